@@ -1,0 +1,92 @@
+import { isAbsolute, resolve } from 'node:path';
+import { type Operation, routeFor } from '../routes.ts';
+
+/**
+ * Runtime settings, read once per execution environment from environment variables.
+ * The CDK construct sets them on each function; the local runtime sets them for its process.
+ * None of them holds a secret: secrets are named by reference (see `secrets/secret-source.ts`).
+ */
+export interface Settings {
+  /** Absolute path of the routing config JSON. */
+  readonly routingConfigPath: string;
+  /** Reference of the key store document (`file:<path>` or a Secrets Manager name/ARN). */
+  readonly keyStoreRef: string;
+  /** Reference of the default RunPod API key (`env:<VAR>`, `file:<path>` or a Secrets Manager name/ARN). */
+  readonly runpodApiKeyRef: string;
+  readonly runpodBaseUrl: string;
+  readonly secretsMaxAgeMs: number;
+  readonly maxRequestBodyBytes: number;
+  readonly upstreamTimeoutMs: number;
+  readonly streamMaxDurationMs: number;
+  readonly streamKeepAliveMs: number;
+  readonly streamPollWaitMs: number;
+}
+
+export const DEFAULT_RUNPOD_BASE_URL = 'https://api.runpod.ai/v2';
+/** Lambda refuses invocation events above 6 MB; the body is most of the event. */
+export const DEFAULT_MAX_REQUEST_BODY_BYTES = 5 * 1024 * 1024;
+export const DEFAULT_SECRETS_MAX_AGE_MS = 5 * 60_000;
+export const DEFAULT_STREAM_KEEPALIVE_MS = 15_000;
+/** RunPod's own default hold of an empty /stream poll. */
+export const DEFAULT_STREAM_POLL_WAIT_MS = 10_000;
+
+/** Environment variable naming an operation's upstream timeout, e.g. UPSTREAM_TIMEOUT_MS_PURGE_QUEUE. */
+export function upstreamTimeoutVariable(operation: Operation): string {
+  return `UPSTREAM_TIMEOUT_MS_${operation.toUpperCase().replace('-', '_')}`;
+}
+
+function positiveInteger(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new Error(`${name} must be a positive integer, got "${raw}"`);
+  }
+  return value;
+}
+
+function baseUrl(raw: string | undefined): string {
+  const value = raw && raw !== '' ? raw : DEFAULT_RUNPOD_BASE_URL;
+  const url = new URL(value);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new Error(`RUNPOD_BASE_URL must be an http(s) URL, got "${value}"`);
+  }
+  return value.replace(/\/+$/, '');
+}
+
+export function readSettings(operation: Operation, env: NodeJS.ProcessEnv = process.env): Settings {
+  const root = env.LAMBDA_TASK_ROOT ?? process.cwd();
+  const configPath = env.GATEWAY_CONFIG ?? 'routing.json';
+  const route = routeFor(operation);
+  return {
+    routingConfigPath: isAbsolute(configPath) ? configPath : resolve(root, configPath),
+    keyStoreRef: required(env, 'GATEWAY_KEY_STORE'),
+    runpodApiKeyRef: required(env, 'RUNPOD_API_KEY_SECRET'),
+    runpodBaseUrl: baseUrl(env.RUNPOD_BASE_URL),
+    secretsMaxAgeMs: positiveInteger(env, 'SECRETS_MAX_AGE_MS', DEFAULT_SECRETS_MAX_AGE_MS),
+    maxRequestBodyBytes: positiveInteger(
+      env,
+      'MAX_REQUEST_BODY_BYTES',
+      DEFAULT_MAX_REQUEST_BODY_BYTES,
+    ),
+    upstreamTimeoutMs: positiveInteger(
+      env,
+      upstreamTimeoutVariable(operation),
+      route.upstreamTimeoutMs,
+    ),
+    streamMaxDurationMs: positiveInteger(
+      env,
+      'STREAM_MAX_DURATION_MS',
+      // Leave the function time to write the closing `timeout` event.
+      (routeFor('stream').functionTimeoutSeconds - 20) * 1000,
+    ),
+    streamKeepAliveMs: positiveInteger(env, 'STREAM_KEEPALIVE_MS', DEFAULT_STREAM_KEEPALIVE_MS),
+    streamPollWaitMs: positiveInteger(env, 'STREAM_POLL_WAIT_MS', DEFAULT_STREAM_POLL_WAIT_MS),
+  };
+}
+
+function required(env: NodeJS.ProcessEnv, name: string): string {
+  const value = env[name];
+  if (!value) throw new Error(`${name} is not set`);
+  return value;
+}

@@ -1,0 +1,69 @@
+import {
+  RunPodHttpError,
+  RunPodInvalidResponseError,
+  RunPodNetworkError,
+  RunPodTimeoutError,
+} from '../runpod/errors.ts';
+import { GatewayError } from './gateway-error.ts';
+
+/** RunPod sends no Retry-After that anyone has captured; its rate windows are 10 s long. */
+export const DEFAULT_RETRY_AFTER_SECONDS = '5';
+
+/**
+ * The one place where failures become what callers see. Anything that is neither a
+ * GatewayError nor a known RunPod failure is a bug: it leaves as 500 `internal_error` with
+ * no detail of its own.
+ */
+export function toGatewayError(error: unknown): GatewayError {
+  if (error instanceof GatewayError) return error;
+  if (error instanceof RunPodHttpError) return fromHttpError(error);
+  if (error instanceof RunPodTimeoutError) {
+    return new GatewayError('upstream_timeout', `RunPod did not answer within ${error.timeoutMs} ms`, {
+      cause: error,
+    });
+  }
+  if (error instanceof RunPodNetworkError) {
+    return new GatewayError('upstream_unreachable', 'RunPod could not be reached', { cause: error });
+  }
+  if (error instanceof RunPodInvalidResponseError) {
+    return new GatewayError('upstream_error', error.message, { cause: error });
+  }
+  return new GatewayError('internal_error', 'The gateway failed unexpectedly; the failure was logged', {
+    cause: error,
+  });
+}
+
+function fromHttpError(error: RunPodHttpError): GatewayError {
+  const said = error.upstreamMessage ? `: ${error.upstreamMessage}` : '';
+  switch (error.status) {
+    case 400:
+      return new GatewayError('upstream_bad_request', `RunPod rejected the request${said}`, { cause: error });
+    case 404:
+      return new GatewayError('upstream_not_found', `RunPod found no such job or endpoint${said}`, {
+        cause: error,
+      });
+    case 401:
+    case 403:
+      // The operator's RunPod key is wrong or lacks access; RunPod's text is not echoed.
+      return new GatewayError(
+        'upstream_auth_failed',
+        'RunPod refused the gateway\u2019s API key; the operator must check the RunPod key secret',
+        { cause: error },
+      );
+    case 429:
+      return new GatewayError('upstream_rate_limited', 'RunPod rate limit reached; retry later', {
+        headers: { 'Retry-After': retryAfterOf(error.retryAfter) },
+        cause: error,
+      });
+    default:
+      return new GatewayError('upstream_error', `RunPod answered ${error.status}`, { cause: error });
+  }
+}
+
+/** Passes RunPod's Retry-After on when it is a plain number of seconds or an HTTP date. */
+function retryAfterOf(value: string | undefined): string {
+  if (value === undefined) return DEFAULT_RETRY_AFTER_SECONDS;
+  const trimmed = value.trim();
+  if (/^\d{1,6}$/.test(trimmed) || !Number.isNaN(Date.parse(trimmed))) return trimmed;
+  return DEFAULT_RETRY_AFTER_SECONDS;
+}

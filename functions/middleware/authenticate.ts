@@ -1,0 +1,55 @@
+import type { MiddlewareObj } from '@middy/core';
+import { grantsOperation, grantsSurface } from '../auth/key-store.ts';
+import { GatewayError } from '../http/gateway-error.ts';
+import { headerOf } from '../http/headers.ts';
+import type { GatewayRuntime } from '../runtime/gateway-runtime.ts';
+import type { GatewayMiddyRequest } from './request-state.ts';
+
+const BEARER = /^Bearer[ \t]+([A-Za-z0-9._~+/=-]{1,512})[ \t]*$/i;
+
+function unauthorized(detail: string, tokenSent: boolean): GatewayError {
+  return new GatewayError('unauthorized', detail, {
+    headers: {
+      'WWW-Authenticate': tokenSent
+        ? 'Bearer realm="runpod-gateway", error="invalid_token"'
+        : 'Bearer realm="runpod-gateway"',
+    },
+  });
+}
+
+/**
+ * Bearer-key authentication against the key store, then the key's grants for this surface
+ * and operation. Runs before validation so anonymous callers learn nothing about schemas or
+ * which surfaces exist.
+ */
+export function authenticate(runtime: GatewayRuntime): MiddlewareObj {
+  return {
+    before: async (request) => {
+      const { event, context } = request as unknown as GatewayMiddyRequest;
+      const header = headerOf(event, 'authorization');
+      if (header === undefined) {
+        throw unauthorized('Send an API key as "Authorization: Bearer <token>"', false);
+      }
+      const token = BEARER.exec(header)?.[1];
+      if (token === undefined) {
+        throw unauthorized('The Authorization header must be "Bearer <token>"', true);
+      }
+      const keyStore = await runtime.keyStores.get(runtime.settings.keyStoreRef);
+      const key = keyStore.find(token, new Date());
+      if (!key) throw unauthorized('The API key is unknown, expired or disabled', true);
+
+      const state = context.gateway;
+      state.key = key;
+      const surface = event.pathParameters?.surface ?? '';
+      if (!grantsSurface(key, surface)) {
+        throw new GatewayError('forbidden', `API key ${key.id} is not allowed to use surface ${surface}`);
+      }
+      if (!grantsOperation(key, runtime.operation)) {
+        throw new GatewayError(
+          'forbidden',
+          `API key ${key.id} is not allowed to call ${runtime.operation}`,
+        );
+      }
+    },
+  };
+}

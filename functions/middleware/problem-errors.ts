@@ -1,0 +1,48 @@
+import type { MiddlewareObj } from '@middy/core';
+import { GatewayError } from '../http/gateway-error.ts';
+import { toGatewayError } from '../http/map-error.ts';
+import { problemResponse, REQUEST_ID_HEADER } from '../http/response.ts';
+import { logger } from '../observability/logger.ts';
+import { logCompletion } from '../observability/request-log.ts';
+import type { GatewayMiddyRequest } from './request-state.ts';
+
+/**
+ * Last word on every response: errors become problem+json (RFC 9457), every answer gets
+ * X-Request-Id, and one log line records the outcome. Registered second in the chain so
+ * its `after` runs after the handler's and its `onError` sees every failure.
+ */
+export function problemErrors(): MiddlewareObj {
+  return {
+    after: (request) => {
+      const { context, response } = request as unknown as GatewayMiddyRequest;
+      if (!response) return;
+      response.headers[REQUEST_ID_HEADER] = context.gateway.requestId;
+      // A streamed body logs its own completion when it ends.
+      if (typeof response.body === 'string') logCompletion(context.gateway, response.statusCode);
+    },
+    onError: (request) => {
+      const middyRequest = request as unknown as GatewayMiddyRequest;
+      const state = middyRequest.context.gateway;
+      const requestId = state?.requestId ?? middyRequest.context.awsRequestId ?? 'unknown';
+      const error = isMiddyTimeout(middyRequest.error)
+        ? new GatewayError('gateway_timeout', 'The gateway ran out of time for this request')
+        : toGatewayError(middyRequest.error);
+      if (error.status >= 500 && error.code !== 'upstream_timeout') {
+        logger.error('request failed', {
+          requestId,
+          code: error.code,
+          error: middyRequest.error instanceof Error ? middyRequest.error : String(middyRequest.error),
+        });
+      }
+      const response = problemResponse(error, requestId);
+      response.headers[REQUEST_ID_HEADER] = requestId;
+      if (state) logCompletion(state, error.status, error.code);
+      middyRequest.response = response;
+    },
+  };
+}
+
+/** middy's own early-timeout error, thrown just before the Lambda timeout. */
+function isMiddyTimeout(error: unknown): boolean {
+  return error instanceof Error && error.name === 'TimeoutError' && !(error instanceof GatewayError);
+}

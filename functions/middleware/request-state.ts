@@ -1,0 +1,47 @@
+import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+import type { KeyEntry } from '../auth/key-store.ts';
+import { GatewayError } from '../http/gateway-error.ts';
+import type { GatewayResponse } from '../http/response.ts';
+import type { Operation } from '../routes.ts';
+import type { SurfaceConfig } from '../routing/routing-config.ts';
+
+/** What the middleware chain learns about a request, step by step. */
+export interface RequestState {
+  readonly requestId: string;
+  readonly operation: Operation;
+  readonly startedAt: number;
+  /** Epoch ms by which the response must have started. */
+  readonly deadline: number;
+  key?: KeyEntry;
+  surfaceName?: string;
+  surface?: SurfaceConfig;
+  jobId?: string;
+  query?: unknown;
+  body?: unknown;
+  /** The request body as sent, forwarded upstream unchanged (numbers keep their precision). */
+  bodyText?: string;
+  endpointId?: string;
+  /** For the completion log line. */
+  upstreamStatus?: number;
+  upstreamLatencyMs?: number;
+}
+
+export interface GatewayContext extends Context {
+  gateway: RequestState;
+}
+
+/** The middy request as this gateway's middlewares see it. */
+export interface GatewayMiddyRequest {
+  event: APIGatewayProxyEvent;
+  context: GatewayContext;
+  response: GatewayResponse | undefined;
+  error: unknown;
+}
+
+/** Reads a state field a previous middleware must have set; missing means a wiring bug. */
+export function required<T>(value: T | undefined, name: string): T {
+  if (value === undefined) {
+    throw new GatewayError('internal_error', `The gateway failed unexpectedly (${name})`);
+  }
+  return value;
+}

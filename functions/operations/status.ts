@@ -1,0 +1,21 @@
+import { passThroughJson } from '../http/response.ts';
+import { createApiHandler } from '../middleware/api-handler.ts';
+import { routingQuerySchema } from '../validation/request-schemas.ts';
+
+/**
+ * GET|POST /v1/runpod/{surface}/status/{jobId} → RunPod `GET /{endpointId}/status/{jobId}`.
+ * An idempotent read, so retried on connection failures and 502/503/504. Streamed, so
+ * outputs up to RunPod's 20 MB get through.
+ */
+export const handler = createApiHandler({
+  operation: 'status',
+  query: routingQuerySchema,
+  handle: async (request) => {
+    const answer = await request.call({
+      path: `status/${request.jobId}`,
+      method: 'GET',
+      idempotent: true,
+    });
+    return passThroughJson(answer.text);
+  },
+});

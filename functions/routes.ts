@@ -1,0 +1,120 @@
+/**
+ * The gateway's routes: one table read by the Lambda handlers (timeouts), the CDK stack
+ * (resources, integrations, function timeouts) and the local runtime (routing, streaming).
+ *
+ * Every path is relative to `/v1/runpod/{surface}`.
+ */
+export const OPERATIONS = [
+  'run',
+  'runsync',
+  'status',
+  'stream',
+  'cancel',
+  'retry',
+  'purge-queue',
+  'health',
+] as const;
+
+export type Operation = (typeof OPERATIONS)[number];
+
+export interface RouteDefinition {
+  readonly operation: Operation;
+  /** HTTP methods accepted. `status` and `stream` also take POST because RunPod's Go SDK polls with POST. */
+  readonly methods: readonly ('GET' | 'POST')[];
+  /** Path below `/v1/runpod/{surface}`; `{jobId}` is the only path parameter. */
+  readonly path: string;
+  /**
+   * Whether the response uses Lambda response streaming. Routes that can carry outputs
+   * above Lambda's 6 MB buffered limit, or wait longer than API Gateway's 29 s buffered
+   * integration timeout, stream even when they write a single JSON document.
+   */
+  readonly streaming: boolean;
+  /** Lambda timeout; for streamed routes the API Gateway integration timeout matches it. */
+  readonly functionTimeoutSeconds: number;
+  /** Default upstream timeout, on top of any hold (`wait`) the request asks RunPod for. */
+  readonly upstreamTimeoutMs: number;
+}
+
+export const API_PREFIX = '/v1/runpod/{surface}';
+
+/** Buffered API Gateway integrations are cut at 29 s; the function answers before that. */
+export const BUFFERED_INTEGRATION_TIMEOUT_SECONDS = 29;
+
+export const ROUTES: readonly RouteDefinition[] = [
+  {
+    operation: 'run',
+    methods: ['POST'],
+    path: '/run',
+    streaming: false,
+    functionTimeoutSeconds: 29,
+    upstreamTimeoutMs: 10_000,
+  },
+  {
+    operation: 'runsync',
+    methods: ['POST'],
+    path: '/runsync',
+    streaming: true,
+    // RunPod holds up to `wait` = 300 s; leave room for the upstream timeout on top.
+    functionTimeoutSeconds: 360,
+    upstreamTimeoutMs: 15_000,
+  },
+  {
+    operation: 'status',
+    methods: ['GET', 'POST'],
+    path: '/status/{jobId}',
+    streaming: true,
+    functionTimeoutSeconds: 60,
+    upstreamTimeoutMs: 10_000,
+  },
+  {
+    operation: 'stream',
+    methods: ['GET', 'POST'],
+    path: '/stream/{jobId}',
+    streaming: true,
+    functionTimeoutSeconds: 900,
+    upstreamTimeoutMs: 10_000,
+  },
+  {
+    operation: 'cancel',
+    methods: ['POST'],
+    path: '/cancel/{jobId}',
+    streaming: false,
+    functionTimeoutSeconds: 29,
+    upstreamTimeoutMs: 10_000,
+  },
+  {
+    operation: 'retry',
+    methods: ['POST'],
+    path: '/retry/{jobId}',
+    streaming: false,
+    functionTimeoutSeconds: 29,
+    upstreamTimeoutMs: 10_000,
+  },
+  {
+    operation: 'purge-queue',
+    methods: ['POST'],
+    path: '/purge-queue',
+    streaming: false,
+    functionTimeoutSeconds: 29,
+    upstreamTimeoutMs: 10_000,
+  },
+  {
+    operation: 'health',
+    methods: ['GET'],
+    path: '/health',
+    streaming: false,
+    functionTimeoutSeconds: 29,
+    upstreamTimeoutMs: 5_000,
+  },
+];
+
+export function routeFor(operation: Operation): RouteDefinition {
+  const route = ROUTES.find((candidate) => candidate.operation === operation);
+  if (!route) throw new Error(`No route for operation ${operation}`);
+  return route;
+}
+
+/** The file name of each operation's handler module under `functions/operations/`. */
+export function handlerFileOf(operation: Operation): string {
+  return `${operation}.ts`;
+}

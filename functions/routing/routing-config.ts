@@ -1,0 +1,37 @@
+import * as z from 'zod/mini';
+import { describeIssues } from '../validation/describe-issues.ts';
+import { endpointId, modelName, surfaceName } from './identifiers.ts';
+
+/** A Secrets Manager secret name or ARN; never a value. */
+const secretReference = z.string().check(
+  z.minLength(1),
+  z.maxLength(2048),
+  z.regex(/^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:)?[A-Za-z0-9/_+=.@-]+$/),
+);
+
+const surfaceSchema = z.strictObject({
+  /** The surface's default RunPod endpoint. */
+  endpointId: z.optional(endpointId),
+  /** Model name → endpoint; chosen by `?model=` or `input.model`. */
+  models: z.optional(z.record(modelName, endpointId)),
+  /** Further endpoints a caller may pick with `?endpointId=`. */
+  allowedEndpointIds: z.optional(z.array(endpointId)),
+  /** A RunPod key secret of its own (another account or a restricted key). */
+  apiKeySecret: z.optional(secretReference),
+});
+
+export const routingConfigSchema = z.strictObject({
+  surfaces: z.record(surfaceName, surfaceSchema),
+});
+
+export type RoutingConfig = z.infer<typeof routingConfigSchema>;
+export type SurfaceConfig = z.infer<typeof surfaceSchema>;
+
+/** Validates a routing config; the error names every bad field. Used at synth time and cold start. */
+export function parseRoutingConfig(json: unknown): RoutingConfig {
+  const result = routingConfigSchema.safeParse(json);
+  if (!result.success) {
+    throw new Error(`Invalid routing config: ${describeIssues(result.error.issues)}`);
+  }
+  return result.data;
+}

@@ -1,0 +1,156 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  RunPodHttpError,
+  RunPodInvalidResponseError,
+  RunPodNetworkError,
+  RunPodTimeoutError,
+} from './errors.ts';
+
+export interface RunPodCall {
+  readonly endpointId: string;
+  /** Operation path below the endpoint, built from validated parts only (e.g. `status/<jobId>`). */
+  readonly path: string;
+  readonly method: 'GET' | 'POST';
+  readonly query?: Readonly<Record<string, string>>;
+  readonly body?: string;
+  readonly apiKey: string;
+  readonly timeoutMs: number;
+  /** Aborts the call when the caller goes away; the abort propagates as an AbortError. */
+  readonly signal?: AbortSignal;
+  readonly requestId?: string;
+}
+
+export interface RunPodAnswer {
+  readonly status: number;
+  /** The body exactly as RunPod sent it. */
+  readonly text: string;
+  /** The body parsed; always a JSON object. */
+  readonly json: Record<string, unknown>;
+}
+
+export interface RetryPolicy {
+  /** Epoch ms after which no further attempt starts. */
+  readonly deadline: number;
+  readonly maxAttempts?: number;
+}
+
+const RETRYABLE_STATUSES = new Set([502, 503, 504]);
+const USER_AGENT = 'runpod-gateway/0.1';
+
+/**
+ * The RunPod Serverless HTTP client: one request per call, timeouts, and retries only where
+ * the caller says the call is idempotent. Node's fetch pools keep-alive connections, so
+ * warm invocations reuse the TLS connection to RunPod.
+ */
+export class RunPodClient {
+  readonly #baseUrl: string;
+
+  constructor(baseUrl: string) {
+    this.#baseUrl = baseUrl.replace(/\/+$/, '');
+  }
+
+  urlOf(call: Pick<RunPodCall, 'endpointId' | 'path' | 'query'>): string {
+    const url = new URL(`${this.#baseUrl}/${encodeURIComponent(call.endpointId)}/${call.path}`);
+    for (const [name, value] of Object.entries(call.query ?? {})) {
+      url.searchParams.set(name, value);
+    }
+    return url.toString();
+  }
+
+  /** One attempt; never retried. For submissions and control calls. */
+  async send(call: RunPodCall): Promise<RunPodAnswer> {
+    const timeout = AbortSignal.timeout(call.timeoutMs);
+    const signal = call.signal ? AbortSignal.any([call.signal, timeout]) : timeout;
+    const headers: Record<string, string> = {
+      Authorization: `Bearer ${call.apiKey}`,
+      Accept: 'application/json',
+      'User-Agent': USER_AGENT,
+    };
+    if (call.body !== undefined) headers['Content-Type'] = 'application/json';
+    if (call.requestId !== undefined) headers['X-Request-Id'] = call.requestId;
+
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetch(this.urlOf(call), {
+        method: call.method,
+        headers,
+        body: call.body,
+        signal,
+      });
+      text = await response.text();
+    } catch (error) {
+      throw failureOf(error, call, timeout);
+    }
+    if (response.status < 200 || response.status > 299) {
+      throw new RunPodHttpError(
+        response.status,
+        upstreamMessageOf(text),
+        response.headers.get('retry-after') ?? undefined,
+      );
+    }
+    return { status: response.status, text, json: jsonObjectOf(text) };
+  }
+
+  /**
+   * For idempotent reads (`status`, `health`): retried on connection failures and
+   * 502/503/504 with full-jitter backoff, while the deadline leaves room for another try.
+   */
+  async sendIdempotent(call: RunPodCall, policy: RetryPolicy): Promise<RunPodAnswer> {
+    const maxAttempts = policy.maxAttempts ?? 3;
+    for (let attempt = 1; ; attempt++) {
+      const remaining = policy.deadline - Date.now();
+      try {
+        return await this.send({ ...call, timeoutMs: Math.max(1, Math.min(call.timeoutMs, remaining)) });
+      } catch (error) {
+        const retryable =
+          error instanceof RunPodNetworkError ||
+          (error instanceof RunPodHttpError && RETRYABLE_STATUSES.has(error.status));
+        const backoff = Math.random() * Math.min(1000, 100 * 2 ** attempt);
+        if (!retryable || attempt >= maxAttempts || Date.now() + backoff + 50 >= policy.deadline) {
+          throw error;
+        }
+        await sleep(backoff, undefined, { signal: call.signal });
+      }
+    }
+  }
+}
+
+function failureOf(error: unknown, call: RunPodCall, timeout: AbortSignal): Error {
+  if (call.signal?.aborted) return call.signal.reason instanceof Error ? call.signal.reason : new Error('aborted');
+  if (timeout.aborted) return new RunPodTimeoutError(call.timeoutMs);
+  return new RunPodNetworkError('RunPod could not be reached', { cause: error });
+}
+
+function jsonObjectOf(text: string): Record<string, unknown> {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new RunPodInvalidResponseError('RunPod answered with a body that is not JSON');
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new RunPodInvalidResponseError('RunPod answered with JSON that is not an object');
+  }
+  return json as Record<string, unknown>;
+}
+
+/** RunPod's own error text (`error` or `message`), cleaned and bounded; never the raw body. */
+function upstreamMessageOf(text: string): string | undefined {
+  let message: unknown;
+  try {
+    const json: unknown = JSON.parse(text);
+    if (typeof json === 'object' && json !== null) {
+      message = 'error' in json ? json.error : 'message' in json ? json.message : undefined;
+    } else if (typeof json === 'string') {
+      message = json;
+    }
+  } catch {
+    message = text;
+  }
+  if (typeof message !== 'string') return undefined;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
+  const cleaned = message.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+  if (cleaned === '') return undefined;
+  return cleaned.length > 500 ? `${cleaned.slice(0, 500)}…` : cleaned;
+}

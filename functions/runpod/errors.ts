@@ -1,0 +1,36 @@
+/**
+ * What can go wrong talking to RunPod. These know nothing of HTTP problems or status codes
+ * the gateway answers with; `http/map-error.ts` maps them in one place.
+ */
+export class RunPodError extends Error {
+  override name = 'RunPodError';
+}
+
+/** RunPod answered with a non-2xx status. `message` is RunPod's own text, if it sent one. */
+export class RunPodHttpError extends RunPodError {
+  override name = 'RunPodHttpError';
+  constructor(
+    readonly status: number,
+    readonly upstreamMessage: string | undefined,
+    readonly retryAfter: string | undefined,
+  ) {
+    super(`RunPod answered ${status}`);
+  }
+}
+
+/** The request never got an answer: refused, reset, DNS failure. */
+export class RunPodNetworkError extends RunPodError {
+  override name = 'RunPodNetworkError';
+}
+
+export class RunPodTimeoutError extends RunPodError {
+  override name = 'RunPodTimeoutError';
+  constructor(readonly timeoutMs: number) {
+    super(`RunPod did not answer within ${timeoutMs} ms`);
+  }
+}
+
+/** RunPod answered 2xx with a body that is not the JSON document expected. */
+export class RunPodInvalidResponseError extends RunPodError {
+  override name = 'RunPodInvalidResponseError';
+}

@@ -1,0 +1,50 @@
+import { readFileSync } from 'node:fs';
+import { KeyStore } from '../auth/key-store.ts';
+import { readSettings, type Settings } from '../config/settings.ts';
+import type { Operation } from '../routes.ts';
+import { parseRoutingConfig, type RoutingConfig } from '../routing/routing-config.ts';
+import { RunPodClient } from '../runpod/client.ts';
+import { SecretCache } from '../secrets/secret-cache.ts';
+import { loadSecretText, parseRunPodApiKey } from '../secrets/secret-source.ts';
+
+/** What an execution environment keeps between invocations. Built once, at cold start. */
+export interface GatewayRuntime {
+  readonly operation: Operation;
+  readonly settings: Settings;
+  readonly routing: RoutingConfig;
+  readonly keyStores: SecretCache<KeyStore>;
+  readonly runpodApiKeys: SecretCache<string>;
+  readonly client: RunPodClient;
+}
+
+/**
+ * Reads settings and the routing config. A bad config fails the cold start loudly (and the
+ * CDK construct validates the same config at synth time, so a deploy cannot carry one).
+ */
+export function createGatewayRuntime(operation: Operation, env = process.env): GatewayRuntime {
+  const settings = readSettings(operation, env);
+  let routingJson: unknown;
+  try {
+    routingJson = JSON.parse(readFileSync(settings.routingConfigPath, 'utf8'));
+  } catch (error) {
+    throw new Error(`Cannot read routing config ${settings.routingConfigPath}`, { cause: error });
+  }
+  return {
+    operation,
+    settings,
+    routing: parseRoutingConfig(routingJson),
+    keyStores: new SecretCache({
+      load: loadSecretText,
+      parse: KeyStore.parse,
+      maxAgeMs: settings.secretsMaxAgeMs,
+      description: 'API key store',
+    }),
+    runpodApiKeys: new SecretCache({
+      load: loadSecretText,
+      parse: parseRunPodApiKey,
+      maxAgeMs: settings.secretsMaxAgeMs,
+      description: 'RunPod API key',
+    }),
+    client: new RunPodClient(settings.runpodBaseUrl),
+  };
+}

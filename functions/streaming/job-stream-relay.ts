@@ -1,0 +1,224 @@
+import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { toGatewayError } from '../http/map-error.ts';
+import { problemOf } from '../http/problem.ts';
+import { RunPodHttpError, RunPodNetworkError } from '../runpod/errors.ts';
+import { FINAL_JOB_FIELDS, isTerminal, type StreamPoll } from '../runpod/job-status.ts';
+import { SSE_KEEP_ALIVE, sseEvent } from './sse-format.ts';
+
+export interface JobStreamSource {
+  /** One drain of RunPod's chunk buffer, held by RunPod up to `waitMs` while empty. */
+  poll(waitMs: number, signal: AbortSignal): Promise<StreamPoll>;
+  /** The job's `/status`, read once at the end for the final fields. */
+  finalStatus(signal: AbortSignal): Promise<Record<string, unknown>>;
+}
+
+export type StreamOutcome = 'done' | 'timeout' | 'error' | 'disconnected';
+
+export interface JobStreamOptions {
+  readonly jobId: string;
+  readonly requestId: string;
+  /** The job's status when the stream opened. */
+  readonly initialStatus: string;
+  readonly source: JobStreamSource;
+  /** Epoch ms before which the stream ends with `event: timeout`. */
+  readonly endsAt: number;
+  readonly keepAliveMs: number;
+  readonly pollWaitMs: number;
+  readonly onFinish: (summary: { outcome: StreamOutcome; code?: string; chunks: number; polls: number }) => void;
+}
+
+/** RunPod accepts `wait` from 1 s to 300 s. */
+const MIN_WAIT_MS = 1_000;
+const MAX_WAIT_MS = 300_000;
+/** Kept back from `endsAt` to write the closing event. */
+const CLOSE_MARGIN_MS = 500;
+const DEFAULT_RATE_LIMIT_PAUSE_MS = 5_000;
+const MAX_REFUSED_RETRIES = 3;
+/** Failures that happen before a request reaches RunPod, so no chunk can have been drained. */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH']);
+
+/**
+ * Turns RunPod's drain-on-read `/stream` polls into one Server-Sent Events body: every chunk
+ * once, in order, as soon as RunPod has it. RunPod's long-poll (`wait`) keeps an idle job to
+ * one upstream call per hold. A poll is never repeated blindly after a failure that may have
+ * drained chunks: the caller gets `event: error` and can resume, because RunPod keeps
+ * undelivered chunks buffered. Destroying the body (the caller went away) aborts polling.
+ */
+export function relayJobStream(options: JobStreamOptions): Readable {
+  return new JobStreamRelay(options);
+}
+
+class JobStreamRelay extends Readable {
+  readonly #options: JobStreamOptions;
+  readonly #abort = new AbortController();
+  #keepAlive: NodeJS.Timeout | undefined;
+  #resumeReading: (() => void) | undefined;
+  #eventId = 0;
+  #polls = 0;
+  #finished = false;
+
+  constructor(options: JobStreamOptions) {
+    super({ highWaterMark: 64 * 1024 });
+    this.#options = options;
+    queueMicrotask(() => {
+      this.#run().catch((error: unknown) => this.#fail(error));
+    });
+  }
+
+  override _read(): void {
+    const resume = this.#resumeReading;
+    this.#resumeReading = undefined;
+    resume?.();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.#abort.abort();
+    clearTimeout(this.#keepAlive);
+    this._read();
+    if (!this.#finished) this.#finish('disconnected');
+    callback(error);
+  }
+
+  async #run(): Promise<void> {
+    const { jobId, source, initialStatus } = this.#options;
+    const signal = this.#abort.signal;
+    let status = initialStatus;
+    await this.#send(sseEvent('status', { id: jobId, status }));
+    let refusedRetries = 0;
+
+    for (;;) {
+      const remaining = this.#options.endsAt - Date.now() - CLOSE_MARGIN_MS;
+      if (remaining < MIN_WAIT_MS) return this.#timeout(status);
+      let poll: StreamPoll;
+      try {
+        this.#polls++;
+        poll = await source.poll(Math.min(this.#options.pollWaitMs, remaining, MAX_WAIT_MS), signal);
+        refusedRetries = 0;
+      } catch (error) {
+        if (signal.aborted) return;
+        const pause = this.#pauseBeforeRetry(error, refusedRetries);
+        if (pause === undefined) return this.#error(error);
+        if (error instanceof RunPodNetworkError) refusedRetries++;
+        if (Date.now() + pause > this.#options.endsAt - CLOSE_MARGIN_MS) return this.#timeout(status);
+        await sleep(pause, undefined, { signal }).catch(() => undefined);
+        if (signal.aborted) return;
+        continue;
+      }
+      if (poll.status !== status) {
+        status = poll.status;
+        // A terminal status is reported once, by `done`, after the last chunks.
+        if (!isTerminal(status)) await this.#send(sseEvent('status', { id: jobId, status }));
+      }
+      for (const chunk of poll.stream ?? []) {
+        await this.#send(sseEvent('output', outputOf(chunk), ++this.#eventId));
+        if (signal.aborted) return;
+      }
+      if (isTerminal(status)) return this.#done(status);
+    }
+  }
+
+  /** How long to pause before polling again, or undefined when polling again could lose chunks. */
+  #pauseBeforeRetry(error: unknown, refusedRetries: number): number | undefined {
+    if (error instanceof RunPodHttpError && error.status === 429) {
+      const seconds = Number(error.retryAfter);
+      return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : DEFAULT_RATE_LIMIT_PAUSE_MS;
+    }
+    if (error instanceof RunPodNetworkError && wasNeverSent(error) && refusedRetries < MAX_REFUSED_RETRIES) {
+      return 250 * 2 ** refusedRetries;
+    }
+    return undefined;
+  }
+
+  async #done(status: string): Promise<void> {
+    const final: Record<string, unknown> = { id: this.#options.jobId, status };
+    try {
+      const job = await this.#options.source.finalStatus(this.#abort.signal);
+      for (const field of FINAL_JOB_FIELDS) {
+        if (field !== 'status' && job[field] !== undefined) final[field] = job[field];
+      }
+    } catch {
+      // Every chunk was delivered; the timing fields are a nicety not worth failing for.
+      if (this.#abort.signal.aborted) return;
+    }
+    await this.#send(sseEvent('done', final));
+    this.#end('done');
+  }
+
+  async #timeout(status: string): Promise<void> {
+    await this.#send(
+      sseEvent('timeout', {
+        id: this.#options.jobId,
+        status,
+        detail:
+          'The stream reached its maximum duration while the job is still running; call this route again to resume (RunPod keeps undelivered output buffered).',
+      }),
+    );
+    this.#end('timeout');
+  }
+
+  async #error(error: unknown): Promise<void> {
+    const problem = toGatewayError(error);
+    await this.#send(
+      sseEvent('error', {
+        ...problemOf(problem, this.#options.requestId),
+        detail: `${problem.detail}. Output RunPod handed out in the failed poll may be lost; call this route again to resume from what RunPod still holds.`,
+      }),
+    );
+    this.#end('error', problem.code);
+  }
+
+  /** A bug mid-stream: tell the caller, then fail the body so the runtime reports it too. */
+  #fail(error: unknown): void {
+    if (this.destroyed) return;
+    const problem = toGatewayError(error);
+    this.push(sseEvent('error', problemOf(problem, this.#options.requestId)));
+    this.#finish('error', problem.code);
+    this.destroy(error instanceof Error ? error : new Error(String(error)));
+  }
+
+  async #send(text: string): Promise<void> {
+    if (this.destroyed) return;
+    this.#armKeepAlive();
+    if (!this.push(text)) {
+      await new Promise<void>((resolve) => {
+        this.#resumeReading = resolve;
+      });
+    }
+  }
+
+  #armKeepAlive(): void {
+    clearTimeout(this.#keepAlive);
+    this.#keepAlive = setTimeout(() => {
+      if (this.destroyed || this.#finished) return;
+      this.push(SSE_KEEP_ALIVE);
+      this.#armKeepAlive();
+    }, this.#options.keepAliveMs);
+  }
+
+  #end(outcome: StreamOutcome, code?: string): void {
+    clearTimeout(this.#keepAlive);
+    this.#finish(outcome, code);
+    if (!this.destroyed) this.push(null);
+  }
+
+  #finish(outcome: StreamOutcome, code?: string): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    clearTimeout(this.#keepAlive);
+    this.#options.onFinish({ outcome, code, chunks: this.#eventId, polls: this.#polls });
+  }
+}
+
+function outputOf(chunk: unknown): unknown {
+  return typeof chunk === 'object' && chunk !== null && 'output' in chunk ? chunk.output : chunk;
+}
+
+function wasNeverSent(error: RunPodNetworkError): boolean {
+  let cause: unknown = error.cause;
+  while (cause instanceof Error) {
+    if ('code' in cause && typeof cause.code === 'string' && NOT_SENT_CODES.has(cause.code)) return true;
+    cause = cause.cause;
+  }
+  return false;
+}

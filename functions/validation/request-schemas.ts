@@ -1,0 +1,64 @@
+import * as z from 'zod/mini';
+import { jobId, modelName } from '../routing/identifiers.ts';
+
+/**
+ * Request shapes: the single source of truth for validation and for the handlers' types.
+ * Unknown fields and query parameters are rejected so that typos fail loudly.
+ */
+
+const milliseconds = (min: number, max: number) =>
+  z.number().check(z.int(), z.minimum(min), z.maximum(max));
+
+/** Query strings arrive as text; numbers are parsed strictly (no `1e3`, no blanks). */
+const integerText = (min: number, max: number) =>
+  z.pipe(
+    z.string().check(z.regex(/^\d{1,9}$/)),
+    z.pipe(
+      z.transform((text: string) => Number(text)),
+      milliseconds(min, max),
+    ),
+  );
+
+const DAY = 86_400_000;
+
+export const policySchema = z.strictObject({
+  executionTimeout: z.optional(milliseconds(5_000, 7 * DAY)),
+  lowPriority: z.optional(z.boolean()),
+  ttl: z.optional(milliseconds(10_000, 7 * DAY)),
+});
+
+export const s3ConfigSchema = z.strictObject({
+  accessId: z.string(),
+  accessSecret: z.string(),
+  bucketName: z.string(),
+  endpointUrl: z.string(),
+  objectPath: z.optional(z.string()),
+});
+
+/** RunPod's `/run` and `/runsync` body. */
+export const submitBodySchema = z.strictObject({
+  input: z.record(z.string(), z.unknown()),
+  webhook: z.optional(z.url({ protocol: /^https$/ })),
+  policy: z.optional(policySchema),
+  s3Config: z.optional(s3ConfigSchema),
+});
+
+/** Parameters every route takes to choose the endpoint. */
+const routingQuery = {
+  endpointId: z.optional(z.string().check(z.maxLength(128))),
+  model: z.optional(modelName),
+};
+
+export const routingQuerySchema = z.strictObject(routingQuery);
+
+export const runsyncQuerySchema = z.strictObject({
+  ...routingQuery,
+  /** How long RunPod holds the request for the result, passed on. */
+  wait: z.optional(integerText(1_000, 300_000)),
+});
+
+export const jobPathSchema = z.strictObject({ jobId });
+
+export type SubmitBody = z.infer<typeof submitBodySchema>;
+export type RoutingQuery = z.infer<typeof routingQuerySchema>;
+export type RunsyncQuery = z.infer<typeof runsyncQuerySchema>;

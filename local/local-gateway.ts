@@ -1,0 +1,75 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { parseRoutingConfig } from '../functions/routing/routing-config.ts';
+import { handlerFileOf, OPERATIONS, type Operation } from '../functions/routes.ts';
+import { createGatewayServer, listen } from './gateway-server.ts';
+import { installLambdaStreamingShim } from './lambda-streaming-shim.ts';
+import { type RunningSimulator, startSimulator } from './simulator/index.ts';
+
+export interface LocalGatewayOptions {
+  readonly port?: number;
+  readonly host?: string;
+  readonly routingConfigPath: string;
+  readonly keysFile: string;
+  /** A real (or other) RunPod upstream; when absent an embedded simulator is started. */
+  readonly upstream?: { readonly baseUrl: string; readonly apiKeyVariable: string };
+  /** Further settings for the handlers, e.g. STREAM_KEEPALIVE_MS (see functions/config/settings.ts). */
+  readonly settings?: Readonly<Record<string, string>>;
+}
+
+export interface LocalGateway {
+  readonly url: string;
+  readonly simulator: RunningSimulator | undefined;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the local runtime. The handlers read their settings from the environment once, at
+ * import (as on Lambda at cold start), so this sets the environment first and imports after:
+ * one local gateway per process.
+ */
+export async function startLocalGateway(options: LocalGatewayOptions): Promise<LocalGateway> {
+  const routingConfigPath = resolve(options.routingConfigPath);
+  const routing = parseRoutingConfig(JSON.parse(await readFile(routingConfigPath, 'utf8')));
+  let simulator: RunningSimulator | undefined;
+  if (options.upstream) {
+    process.env.RUNPOD_BASE_URL = options.upstream.baseUrl;
+    process.env.RUNPOD_API_KEY_SECRET = `env:${options.upstream.apiKeyVariable}`;
+  } else {
+    const endpointIds = new Set<string>();
+    for (const surface of Object.values(routing.surfaces)) {
+      if (surface.endpointId) endpointIds.add(surface.endpointId);
+      for (const endpoint of Object.values(surface.models ?? {})) endpointIds.add(endpoint);
+      for (const endpoint of surface.allowedEndpointIds ?? []) endpointIds.add(endpoint);
+    }
+    simulator = await startSimulator({
+      apiKey: `sim_${crypto.randomUUID()}`,
+      endpointIds: [...endpointIds],
+    });
+    process.env.RUNPOD_BASE_URL = simulator.baseUrl;
+    process.env.LOCAL_SIMULATOR_API_KEY = simulator.apiKey;
+    process.env.RUNPOD_API_KEY_SECRET = 'env:LOCAL_SIMULATOR_API_KEY';
+  }
+  process.env.GATEWAY_CONFIG = routingConfigPath;
+  process.env.GATEWAY_KEY_STORE = `file:${resolve(options.keysFile)}`;
+  process.env.POWERTOOLS_SERVICE_NAME ??= 'runpod-gateway-local';
+  Object.assign(process.env, options.settings);
+
+  installLambdaStreamingShim();
+  const handlers = {} as Record<Operation, unknown>;
+  for (const operation of OPERATIONS) {
+    const module = (await import(`../functions/operations/${handlerFileOf(operation)}`)) as { handler: unknown };
+    handlers[operation] = module.handler;
+  }
+  const server = createGatewayServer(handlers);
+  const url = await listen(server, options.port ?? 0, options.host);
+  return {
+    url,
+    simulator,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((done) => server.close(() => done()));
+      await simulator?.close();
+    },
+  };
+}
