@@ -53,12 +53,14 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
   process.env.GATEWAY_CONFIG = routingConfigPath;
   process.env.GATEWAY_KEY_STORE = `file:${resolve(options.keysFile)}`;
   process.env.POWERTOOLS_SERVICE_NAME ??= 'runpod-gateway-local';
+  // Keys created with `npm run keys` while the server runs should work within seconds.
+  process.env.SECRETS_MAX_AGE_MS ??= '2000';
   Object.assign(process.env, options.settings);
 
   installLambdaStreamingShim();
   const handlers = {} as Record<Operation, unknown>;
   for (const operation of OPERATIONS) {
-    const module = (await import(`../functions/operations/${handlerFileOf(operation)}`)) as { handler: unknown };
+    const module = (await import(/* @vite-ignore */ `../functions/operations/${handlerFileOf(operation)}`)) as { handler: unknown };
     handlers[operation] = module.handler;
   }
   const server = createGatewayServer(handlers);

@@ -1,0 +1,72 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Operation } from '../../functions/routes.ts';
+import { createKey } from '../../local/key-file.ts';
+import { type LocalGateway, startLocalGateway } from '../../local/local-gateway.ts';
+
+export const TEST_ROUTING = {
+  surfaces: {
+    chat: {
+      endpointId: 'chatendpoint01',
+      models: { 'llama-3-8b': 'llama3endpoint01' },
+      allowedEndpointIds: ['chatcanary01'],
+    },
+    images: { endpointId: 'imagesendpoint1' },
+    modelsonly: { models: { small: 'smallendpoint01' } },
+  },
+};
+
+export interface GatewayFixture {
+  readonly gateway: LocalGateway;
+  readonly base: string;
+  /** A token granted every surface and operation. */
+  readonly token: string;
+  createToken(id: string, surfaces: string[], operations?: Operation[]): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** A local gateway on a random port with its own routing config and key store. */
+export async function startGatewayFixture(
+  options: {
+    routing?: unknown;
+    upstream?: { baseUrl: string; apiKey: string };
+    settings?: Record<string, string>;
+  } = {},
+): Promise<GatewayFixture> {
+  const dir = await mkdtemp(join(tmpdir(), 'gateway-test-'));
+  const routingConfigPath = join(dir, 'routing.json');
+  const keysFile = join(dir, 'keys.json');
+  await writeFile(routingConfigPath, JSON.stringify(options.routing ?? TEST_ROUTING));
+  const { token } = await createKey(keysFile, { id: 'test-all', surfaces: ['*'] });
+  if (options.upstream) process.env.TEST_UPSTREAM_KEY = options.upstream.apiKey;
+  const gateway = await startLocalGateway({
+    routingConfigPath,
+    keysFile,
+    upstream: options.upstream ? { baseUrl: options.upstream.baseUrl, apiKeyVariable: 'TEST_UPSTREAM_KEY' } : undefined,
+    settings: { SECRETS_MAX_AGE_MS: '1', POWERTOOLS_LOG_LEVEL: 'SILENT', ...options.settings },
+  });
+  return {
+    gateway,
+    base: `${gateway.url}/v1/runpod`,
+    token,
+    createToken: async (id, surfaces, operations) =>
+      (await createKey(keysFile, { id, surfaces, operations })).token,
+    close: () => gateway.close(),
+  };
+}
+
+export function authHeaders(token: string, extra: Record<string, string> = {}): Record<string, string> {
+  return { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', ...extra };
+}
+
+/** Polls /status until the job reaches a terminal status. */
+export async function waitForTerminal(fixture: GatewayFixture, surface: string, jobId: string): Promise<Record<string, unknown>> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const response = await fetch(`${fixture.base}/${surface}/status/${jobId}`, { headers: authHeaders(fixture.token) });
+    const job = (await response.json()) as Record<string, unknown>;
+    if (['COMPLETED', 'FAILED', 'CANCELLED', 'TIMED_OUT'].includes(String(job.status))) return job;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`job ${jobId} did not finish`);
+}

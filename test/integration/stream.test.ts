@@ -1,0 +1,148 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { authHeaders, type GatewayFixture, startGatewayFixture } from '../helpers/local-gateway-fixture.ts';
+import { outputsOf, readSse } from '../helpers/sse-client.ts';
+
+let fixture: GatewayFixture;
+
+beforeAll(async () => {
+  fixture = await startGatewayFixture({
+    settings: { STREAM_KEEPALIVE_MS: '250', STREAM_MAX_DURATION_MS: '8000', STREAM_POLL_WAIT_MS: '2000' },
+  });
+});
+afterAll(async () => {
+  await fixture.close();
+});
+
+async function submit(sim: Record<string, unknown>): Promise<string> {
+  const response = await fetch(`${fixture.base}/chat/run`, {
+    method: 'POST',
+    headers: authHeaders(fixture.token),
+    body: JSON.stringify({ input: { sim } }),
+  });
+  return ((await response.json()) as { id: string }).id;
+}
+
+function streamUrl(jobId: string): string {
+  return `${fixture.base}/chat/stream/${jobId}`;
+}
+
+describe('GET /stream as Server-Sent Events', () => {
+  it.each([1, 100, 10_000])('delivers all %i chunks once, in order, with increasing ids', async (count) => {
+    const jobId = await submit({ stream: count, chunkIntervalMs: 0, queueMs: 0 });
+    const read = await readSse(streamUrl(jobId), authHeaders(fixture.token));
+
+    expect(read.status).toBe(200);
+    expect(read.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    expect(read.headers.get('cache-control')).toBe('no-cache');
+    expect(read.headers.get('x-accel-buffering')).toBe('no');
+    expect(read.headers.get('x-request-id')).toBeTruthy();
+    const indexes = outputsOf(read).map((output) => (output as { index: number }).index);
+    expect(indexes).toEqual(Array.from({ length: count }, (_, index) => index));
+    const ids = read.events.filter((event) => event.event === 'output').map((event) => Number(event.id));
+    expect(ids).toEqual(Array.from({ length: count }, (_, index) => index + 1));
+    expect(read.events.at(-1)).toMatchObject({ event: 'done', data: { id: jobId, status: 'COMPLETED' } });
+    expect(read.events.filter((event) => event.event === 'done')).toHaveLength(1);
+    expect(read.ended).toBe(true);
+  }, 60_000);
+
+  it('starts with the job’s status and forwards the first chunk long before the job ends', async () => {
+    const jobId = await submit({ stream: 3, firstChunkDelayMs: 200, chunkIntervalMs: 1000, queueMs: 0 });
+    const read = await readSse(streamUrl(jobId), authHeaders(fixture.token));
+
+    expect(read.events[0]).toMatchObject({ event: 'status', data: { id: jobId } });
+    const first = read.events.find((event) => event.event === 'output');
+    const done = read.events.find((event) => event.event === 'done');
+    expect(first?.at).toBeLessThan(700);
+    expect((done?.at ?? 0) - (first?.at ?? 0)).toBeGreaterThan(1500);
+  });
+
+  it('sends keep-alive comments while the job is idle', async () => {
+    const jobId = await submit({ queueMs: 1500, stream: 1 });
+    const read = await readSse(streamUrl(jobId), authHeaders(fixture.token));
+
+    expect(read.keepAlives).toBeGreaterThanOrEqual(3);
+    expect(outputsOf(read)).toHaveLength(1);
+  });
+
+  it('reports status changes as status events', async () => {
+    const jobId = await submit({ queueMs: 300, stream: 2, chunkIntervalMs: 50 });
+    const read = await readSse(streamUrl(jobId), authHeaders(fixture.token));
+
+    const statuses = read.events.filter((event) => event.event === 'status').map((event) => (event.data as { status: string }).status);
+    expect(statuses).toEqual(['IN_QUEUE', 'IN_PROGRESS']);
+  });
+
+  it('ends a failed job with done carrying RunPod’s error and timing fields', async () => {
+    const jobId = await submit({ stream: 5, chunkIntervalMs: 20, fail: 'worker exploded', failAfterChunks: 2 });
+    const read = await readSse(streamUrl(jobId), authHeaders(fixture.token));
+
+    expect(outputsOf(read)).toHaveLength(2);
+    expect(read.events.at(-1)).toMatchObject({
+      event: 'done',
+      data: { id: jobId, status: 'FAILED', error: 'worker exploded', executionTime: expect.any(Number), delayTime: expect.any(Number) },
+    });
+  });
+
+  it('ends with done CANCELLED when the job is cancelled mid-stream', async () => {
+    const jobId = await submit({ stream: 50, chunkIntervalMs: 100, queueMs: 0 });
+    const reading = readSse(streamUrl(jobId), authHeaders(fixture.token));
+    await new Promise((resolve) => setTimeout(resolve, 450));
+    await fetch(`${fixture.base}/chat/cancel/${jobId}`, { method: 'POST', headers: authHeaders(fixture.token) });
+    const read = await reading;
+
+    expect(outputsOf(read).length).toBeGreaterThan(0);
+    expect(outputsOf(read).length).toBeLessThan(50);
+    expect(read.events.at(-1)).toMatchObject({ event: 'done', data: { status: 'CANCELLED' } });
+  });
+
+  it('ends with done TIMED_OUT for a job RunPod timed out', async () => {
+    const jobId = await submit({ stream: 2, chunkIntervalMs: 10, timeout: true });
+    const read = await readSse(streamUrl(jobId), authHeaders(fixture.token));
+
+    expect(read.events.at(-1)).toMatchObject({ event: 'done', data: { status: 'TIMED_OUT' } });
+  });
+
+  it('ends with event: timeout at the maximum duration, and a second call resumes', async () => {
+    const jobId = await submit({ stream: 100, chunkIntervalMs: 100, queueMs: 0 });
+    const first = await readSse(streamUrl(jobId), authHeaders(fixture.token));
+
+    expect(first.events.at(-1)).toMatchObject({ event: 'timeout', data: { id: jobId, status: 'IN_PROGRESS' } });
+    expect(first.ended).toBe(true);
+    const firstOutputs = outputsOf(first) as { index: number }[];
+    expect(firstOutputs.length).toBeGreaterThan(10);
+
+    await fetch(`${fixture.base}/chat/cancel/${jobId}`, { method: 'POST', headers: authHeaders(fixture.token) });
+    const second = await readSse(streamUrl(jobId), authHeaders(fixture.token));
+    const secondOutputs = outputsOf(second) as { index: number }[];
+    // Nothing delivered twice: the second stream starts where the first stopped.
+    if (secondOutputs.length > 0) {
+      expect(secondOutputs[0]?.index).toBe((firstOutputs.at(-1)?.index ?? -1) + 1);
+    }
+    expect(second.events.at(-1)).toMatchObject({ event: 'done', data: { status: 'CANCELLED' } });
+  }, 20_000);
+
+  it('stops polling RunPod when the caller disconnects', async () => {
+    const simulator = fixture.gateway.simulator;
+    if (!simulator) throw new Error('the fixture runs the embedded simulator');
+    const jobId = await submit({ stream: 200, chunkIntervalMs: 50, queueMs: 0 });
+    await readSse(streamUrl(jobId), authHeaders(fixture.token), (event) => event.event === 'output');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const pollsAfterDisconnect = simulator.stats().requests.stream ?? 0;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+
+    expect(simulator.stats().requests.stream ?? 0).toBe(pollsAfterDisconnect);
+  });
+
+  it('answers an unknown job with a 404 problem, not a 200 stream', async () => {
+    const response = await fetch(streamUrl('00000000-0000-0000-0000-000000000000'), { headers: authHeaders(fixture.token) });
+    expect(response.status).toBe(404);
+    expect(response.headers.get('content-type')).toBe('application/problem+json');
+    expect(((await response.json()) as { code: string }).code).toBe('upstream_not_found');
+  });
+
+  it('answers 406 when the caller accepts neither event-stream nor JSON', async () => {
+    const jobId = await submit({});
+    const response = await fetch(streamUrl(jobId), { headers: authHeaders(fixture.token, { Accept: 'text/html' }) });
+    expect(response.status).toBe(406);
+  });
+});
