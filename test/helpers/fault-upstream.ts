@@ -1,0 +1,105 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A RunPod stand-in that misbehaves on purpose. The endpoint id chooses the fault, so one
+ * gateway can exercise every failure through `?endpointId=`. It counts requests per path.
+ */
+export const FAULTS = {
+  rejects400: 'fault400',
+  unauthorized401: 'fault401',
+  forbidden403: 'fault403',
+  notFound404: 'fault404',
+  rateLimited: 'fault429',
+  rateLimitedNoHeader: 'fault429bare',
+  serverError: 'fault500',
+  unavailable: 'fault503',
+  flaky: 'faultflaky',
+  garbage: 'faultgarbage',
+  slow: 'faultslow',
+  reset: 'faultreset',
+  streamBreaks: 'faultstreambreak',
+  streamRateLimited: 'faultstream429',
+} as const;
+
+export const FAULT_API_KEY = 'fault-upstream-key';
+
+export interface FaultUpstream {
+  readonly baseUrl: string;
+  hits(path: string): number;
+  close(): Promise<void>;
+}
+
+function json(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  response.writeHead(status, { 'Content-Type': 'application/json', ...headers });
+  response.end(JSON.stringify(body));
+}
+
+export async function startFaultUpstream(): Promise<FaultUpstream> {
+  const hits = new Map<string, number>();
+  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    const count = (hits.get(url.pathname) ?? 0) + 1;
+    hits.set(url.pathname, count);
+    const [, , endpointId = '', operation = ''] = url.pathname.split('/');
+    request.resume();
+    if (request.headers.authorization !== `Bearer ${FAULT_API_KEY}`) {
+      return json(response, 401, { error: 'Unauthorized' });
+    }
+    switch (endpointId) {
+      case FAULTS.rejects400:
+        return json(response, 400, { error: 'input.prompt is required by this worker' });
+      case FAULTS.unauthorized401:
+        return json(response, 401, { error: 'key rpa_SECRETSECRET is not valid' });
+      case FAULTS.forbidden403:
+        return json(response, 403, { error: 'restricted key' });
+      case FAULTS.notFound404:
+        return json(response, 404, { error: 'job not found' });
+      case FAULTS.rateLimited:
+        return json(response, 429, { error: 'slow down' }, { 'Retry-After': '7' });
+      case FAULTS.rateLimitedNoHeader:
+        return json(response, 429, { error: 'slow down' });
+      case FAULTS.serverError:
+        return json(response, 500, { error: 'boom' });
+      case FAULTS.unavailable:
+        return json(response, 503, { error: 'unavailable' });
+      case FAULTS.flaky:
+        return count === 1 ? json(response, 503, {}) : json(response, 200, { id: 'job-1', status: 'COMPLETED' });
+      case FAULTS.garbage:
+        response.writeHead(200, { 'Content-Type': 'application/json' });
+        return response.end('<html>not json</html>');
+      case FAULTS.slow:
+        setTimeout(() => json(response, 200, { id: 'late', status: 'COMPLETED' }), 3_000).unref();
+        return;
+      case FAULTS.reset:
+        return request.socket.destroy();
+      case FAULTS.streamBreaks:
+        if (operation === 'status') return json(response, 200, { id: 'job-1', status: 'IN_PROGRESS' });
+        return count === 1
+          ? json(response, 200, { status: 'IN_PROGRESS', stream: [{ output: { index: 0 } }] })
+          : json(response, 500, { error: 'internal' });
+      case FAULTS.streamRateLimited:
+        if (operation === 'status') return json(response, 200, { id: 'job-1', status: 'IN_PROGRESS' });
+        return count === 1
+          ? json(response, 429, { error: 'slow down' }, { 'Retry-After': '1' })
+          : json(response, 200, { status: 'COMPLETED', stream: [{ output: { index: 0 } }] });
+      default:
+        return json(response, 404, { error: `unknown endpoint ${endpointId}` });
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseUrl: `http://127.0.0.1:${port}/v2`,
+    hits: (path) => hits.get(path) ?? 0,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** A routing config whose `fault` surface allows every fault endpoint as an override. */
+export function faultRouting(): unknown {
+  return { surfaces: { fault: { allowedEndpointIds: Object.values(FAULTS) } } };
+}
