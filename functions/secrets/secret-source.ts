@@ -42,6 +42,9 @@ export const loadSecretText: SecretLoader = async (reference) => {
   return result.SecretString;
 };
 
+/** What the CDK construct puts in a RunPod key secret it creates, until the operator replaces it. */
+export const RUNPOD_API_KEY_PLACEHOLDER = 'REPLACE_WITH_YOUR_RUNPOD_API_KEY';
+
 /** A RunPod key secret holds the key as plain text or as `{"apiKey":"…"}`. */
 export function parseRunPodApiKey(text: string): string {
   const trimmed = text.trim();
@@ -61,5 +64,8 @@ export function parseRunPodApiKey(text: string): string {
     key = apiKey.trim();
   }
   if (key === '') throw new Error('RunPod API key secret is empty');
+  if (key === RUNPOD_API_KEY_PLACEHOLDER) {
+    throw new Error('RunPod API key secret still holds the placeholder; put the RunPod API key into it');
+  }
   return key;
 }

@@ -1,0 +1,112 @@
+import { Duration } from 'aws-cdk-lib';
+import {
+  Effect,
+  type IRole,
+  PolicyDocument,
+  PolicyStatement,
+  Role,
+  ServicePrincipal,
+} from 'aws-cdk-lib/aws-iam';
+import { ViaServicePrincipal } from 'aws-cdk-lib/aws-kms';
+import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { API_PREFIX, type RouteDefinition } from '../../functions/routes.ts';
+import { copyRoutingFileHooks } from './routing-file.ts';
+import type { SecretAccess } from './secret-references.ts';
+
+export interface OperationFunctionProps {
+  readonly route: RouteDefinition;
+  /** The handler module (exports `handler`). */
+  readonly entry: string;
+  /** The directory holding `package-lock.json`; esbuild runs from there. */
+  readonly projectRoot: string;
+  readonly depsLockFilePath: string;
+  /** The validated routing config, copied into the bundle. */
+  readonly routingFile: string;
+  readonly environment: Readonly<Record<string, string>>;
+  readonly memorySize: number;
+  readonly logRetention: RetentionDays;
+  readonly tracing: boolean;
+  /** Every secret the function reads; it may read nothing else. */
+  readonly secrets: readonly SecretAccess[];
+}
+
+/**
+ * One operation's Lambda function with its own role and log group. The role carries an inline
+ * policy instead of AWSLambdaBasicExecutionRole, so it can write to its own log group only.
+ */
+export class OperationFunction extends Construct {
+  readonly function: NodejsFunction;
+  readonly role: IRole;
+  readonly logGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: OperationFunctionProps) {
+    super(scope, id);
+    const { route } = props;
+
+    this.logGroup = new LogGroup(this, 'Logs', { retention: props.logRetention });
+
+    const statements = [
+      new PolicyStatement({
+        sid: 'WriteOwnLogs',
+        effect: Effect.ALLOW,
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [this.logGroup.logGroupArn],
+      }),
+      new PolicyStatement({
+        sid: 'ReadGatewaySecrets',
+        effect: Effect.ALLOW,
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: unique(props.secrets.map((access) => access.policyResource)),
+      }),
+    ];
+    const role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `RunPod gateway ${route.operation} function`,
+      inlinePolicies: { gateway: new PolicyDocument({ statements }) },
+    });
+    // A caller-supplied secret encrypted with a customer managed key also needs kms:Decrypt,
+    // through Secrets Manager only (as Secret.grantRead does).
+    for (const { secret } of props.secrets) {
+      secret.encryptionKey?.grantDecrypt(
+        new ViaServicePrincipal(`secretsmanager.${secret.env.region}.amazonaws.com`, role),
+      );
+    }
+    this.role = role;
+
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: props.entry,
+      handler: 'handler',
+      projectRoot: props.projectRoot,
+      depsLockFilePath: props.depsLockFilePath,
+      description: `RunPod gateway: ${route.methods.join('|')} ${API_PREFIX}${route.path}`,
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize,
+      timeout: Duration.seconds(route.functionTimeoutSeconds),
+      role,
+      logGroup: this.logGroup,
+      loggingFormat: LoggingFormat.JSON,
+      ...(props.tracing ? { tracing: Tracing.ACTIVE } : {}),
+      environment: { ...props.environment },
+      bundling: {
+        format: OutputFormat.ESM,
+        // Prefer packages' ESM builds over CommonJS ones inside the ESM bundle.
+        mainFields: ['module', 'main'],
+        minify: true,
+        // No source maps: --enable-source-maps makes every stack trace pay for the map, and
+        // the map file costs cold-start time; the modules are small enough to read minified.
+        sourceMap: false,
+        // The nodejs24.x runtime provides AWS SDK v3; bundling it would add ~450 KB per client.
+        externalModules: ['@aws-sdk/*'],
+        commandHooks: copyRoutingFileHooks(props.routingFile),
+      },
+    });
+  }
+}
+
+function unique(values: readonly string[]): string[] {
+  return [...new Set(values)];
+}

@@ -1,0 +1,527 @@
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { upstreamTimeoutVariable } from '../../functions/config/settings.ts';
+import { ERROR_CODES } from '../../functions/http/error-codes.ts';
+import {
+  API_PREFIX,
+  BUFFERED_INTEGRATION_TIMEOUT_SECONDS,
+  ROUTES,
+  routeFor,
+} from '../../functions/routes.ts';
+import {
+  RUNPOD_API_KEY_PLACEHOLDER,
+  RunPodGateway,
+} from '../../infra/constructs/runpod-gateway.ts';
+import {
+  COMPLETE_ARN,
+  type GatewayFixture,
+  logicalIdOf,
+  PARTIAL_ARN,
+  ROUTING,
+  resourcePaths,
+  SECRET_NAME,
+  synthGateway,
+  testContext,
+} from './gateway-fixture.ts';
+
+type Json = Record<string, unknown>;
+
+const EXPECTED_ENVIRONMENT_KEYS = [
+  'GATEWAY_CONFIG',
+  'GATEWAY_KEY_STORE',
+  'MAX_REQUEST_BODY_BYTES',
+  'POWERTOOLS_LOG_LEVEL',
+  'POWERTOOLS_SERVICE_NAME',
+  'RUNPOD_API_KEY_SECRET',
+  'RUNPOD_BASE_URL',
+  'SECRETS_MAX_AGE_MS',
+];
+
+describe('RunPodGateway with default props', () => {
+  let fixture: GatewayFixture;
+
+  beforeAll(() => {
+    // Prepare + Act: one synth shared by the read-only assertions below.
+    fixture = synthGateway();
+  });
+
+  it('creates one nodejs24.x arm64 function per operation, with the route timeout', () => {
+    const { template, stack, gateway } = fixture;
+    template.resourceCountIs('AWS::Lambda::Function', ROUTES.length);
+    for (const route of ROUTES) {
+      const logicalId = logicalIdOf(stack, gateway.functions[route.operation]);
+      const properties = template.findResources('AWS::Lambda::Function')[logicalId]?.Properties;
+      expect(properties).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        MemorySize: 256,
+        Timeout: route.functionTimeoutSeconds,
+        LoggingConfig: { LogFormat: 'JSON' },
+      });
+      expect(properties).not.toHaveProperty('ReservedConcurrentExecutions');
+    }
+  });
+
+  it('creates a regional REST API', () => {
+    fixture.template.resourceCountIs('AWS::ApiGateway::RestApi', 1);
+    fixture.template.hasResourceProperties('AWS::ApiGateway::RestApi', {
+      EndpointConfiguration: { Types: ['REGIONAL'] },
+    });
+  });
+
+  it('wires every route and method of the route table to its own function', () => {
+    // Prepare
+    const { template, stack, gateway } = fixture;
+    const paths = resourcePaths(template);
+    const methods = Object.values(template.findResources('AWS::ApiGateway::Method'));
+
+    // Act
+    const wired = methods.map((method) => {
+      const properties = method.Properties as Json;
+      const integration = properties.Integration as Json;
+      const uriParts = ((integration.Uri as Json)['Fn::Join'] as [string, unknown[]])[1];
+      const functionRef = uriParts.find(
+        (part): part is { 'Fn::GetAtt': [string, string] } =>
+          typeof part === 'object' && part !== null && 'Fn::GetAtt' in part,
+      );
+      return {
+        path: paths.get((properties.ResourceId as { Ref: string }).Ref),
+        httpMethod: properties.HttpMethod,
+        functionLogicalId: functionRef?.['Fn::GetAtt'][0],
+        type: integration.Type,
+      };
+    });
+
+    // Assess
+    const expected = ROUTES.flatMap((route) =>
+      route.methods.map((httpMethod) => ({
+        path: `${API_PREFIX}${route.path}`,
+        httpMethod,
+        functionLogicalId: logicalIdOf(stack, gateway.functions[route.operation]),
+        type: 'AWS_PROXY',
+      })),
+    );
+    expect(wired).toHaveLength(expected.length);
+    expect(wired).toEqual(expect.arrayContaining(expected));
+  });
+
+  it('streams the streaming routes with the function timeout as the integration timeout', () => {
+    const { template, stack, gateway } = fixture;
+    for (const route of ROUTES.filter((candidate) => candidate.streaming)) {
+      const functionId = logicalIdOf(stack, gateway.functions[route.operation]);
+      for (const httpMethod of route.methods) {
+        template.hasResourceProperties('AWS::ApiGateway::Method', {
+          HttpMethod: httpMethod,
+          Integration: {
+            ResponseTransferMode: 'STREAM',
+            TimeoutInMillis: route.functionTimeoutSeconds * 1000,
+            Uri: {
+              'Fn::Join': [
+                '',
+                Match.arrayWith([
+                  ':lambda:path/2021-11-15/functions/',
+                  { 'Fn::GetAtt': [functionId, 'Arn'] },
+                  '/response-streaming-invocations',
+                ]),
+              ],
+            },
+          },
+        });
+      }
+      expect(route.functionTimeoutSeconds).toBeLessThanOrEqual(900);
+    }
+  });
+
+  it('keeps buffered routes on the 29 s buffered integration', () => {
+    const { template, stack, gateway } = fixture;
+    for (const route of ROUTES.filter((candidate) => !candidate.streaming)) {
+      const functionId = logicalIdOf(stack, gateway.functions[route.operation]);
+      for (const httpMethod of route.methods) {
+        template.hasResourceProperties('AWS::ApiGateway::Method', {
+          HttpMethod: httpMethod,
+          Integration: {
+            ResponseTransferMode: 'BUFFERED',
+            TimeoutInMillis: BUFFERED_INTEGRATION_TIMEOUT_SECONDS * 1000,
+            Uri: {
+              'Fn::Join': [
+                '',
+                Match.arrayWith([
+                  ':lambda:path/2015-03-31/functions/',
+                  { 'Fn::GetAtt': [functionId, 'Arn'] },
+                  '/invocations',
+                ]),
+              ],
+            },
+          },
+        });
+      }
+    }
+  });
+
+  it('grants each function GetSecretValue on exactly the key store and the RunPod key secrets', () => {
+    // Prepare
+    const { template, stack, gateway } = fixture;
+    const keyStore = { Ref: logicalIdOf(stack, gateway.keyStoreSecret) };
+    const runpodKey = { Ref: logicalIdOf(stack, gateway.runpodApiKeySecret) };
+    const byName = {
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          ':secretsmanager:',
+          { Ref: 'AWS::Region' },
+          ':',
+          { Ref: 'AWS::AccountId' },
+          `:secret:${SECRET_NAME}-??????`,
+        ],
+      ],
+    };
+    const expected = [keyStore, runpodKey, COMPLETE_ARN, `${PARTIAL_ARN}-??????`, byName];
+
+    // Act
+    const roles = Object.values(template.findResources('AWS::IAM::Role')).filter(
+      (role) =>
+        role.Properties.AssumeRolePolicyDocument.Statement[0].Principal.Service ===
+        'lambda.amazonaws.com',
+    );
+
+    // Assess
+    expect(roles).toHaveLength(ROUTES.length);
+    for (const role of roles) {
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+      const statements = role.Properties.Policies.flatMap(
+        (policy: { PolicyDocument: { Statement: Json[] } }) => policy.PolicyDocument.Statement,
+      ) as Json[];
+      const secretStatements = statements.filter((statement) =>
+        [statement.Action].flat().some((action) => String(action).startsWith('secretsmanager:')),
+      );
+      expect(secretStatements).toHaveLength(1);
+      expect(secretStatements[0]?.Action).toBe('secretsmanager:GetSecretValue');
+      expect(secretStatements[0]?.Resource).toHaveLength(expected.length);
+      expect(secretStatements[0]?.Resource).toEqual(expect.arrayContaining(expected));
+      expect(
+        statements
+          .flatMap((statement) => [statement.Action])
+          .flat()
+          .sort(),
+      ).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents', 'secretsmanager:GetSecretValue']);
+    }
+    template.resourceCountIs('AWS::IAM::Policy', 0);
+  });
+
+  it('lets each function write only to its own log group', () => {
+    const { template, stack, gateway } = fixture;
+    for (const route of ROUTES) {
+      const fn = template.findResources('AWS::Lambda::Function')[
+        logicalIdOf(stack, gateway.functions[route.operation])
+      ] as { Properties: Json } | undefined;
+      const properties = fn?.Properties ?? {};
+      const logGroupId = (properties.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+      const roleId = (properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+      const role = template.findResources('AWS::IAM::Role')[roleId];
+      expect(JSON.stringify(role?.Properties.Policies)).toContain(
+        JSON.stringify({ 'Fn::GetAtt': [logGroupId, 'Arn'] }),
+      );
+    }
+  });
+
+  it('uses no wildcard resource in any IAM statement', () => {
+    const { template } = fixture;
+    const documents = [
+      ...Object.values(template.findResources('AWS::IAM::Role')).flatMap((role) =>
+        (role.Properties.Policies ?? []).map(
+          (policy: { PolicyDocument: unknown }) => policy.PolicyDocument,
+        ),
+      ),
+      ...Object.values(template.findResources('AWS::IAM::Policy')).map(
+        (policy) => policy.Properties.PolicyDocument,
+      ),
+    ];
+    for (const document of documents) {
+      for (const statement of (document as { Statement: Json[] }).Statement) {
+        for (const resource of [statement.Resource].flat()) {
+          expect(JSON.stringify(resource)).not.toContain('*');
+        }
+      }
+    }
+  });
+
+  it('gives functions secret references and settings only, never a secret value', () => {
+    // Prepare
+    const { template, stack, gateway } = fixture;
+    const secretRefs = [
+      { Ref: logicalIdOf(stack, gateway.keyStoreSecret) },
+      { Ref: logicalIdOf(stack, gateway.runpodApiKeySecret) },
+    ];
+
+    for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
+      // Act
+      const variables = fn.Properties.Environment.Variables as Record<string, unknown>;
+
+      // Assess
+      expect(Object.keys(variables).sort()).toEqual(EXPECTED_ENVIRONMENT_KEYS);
+      expect(variables).toMatchObject({
+        GATEWAY_CONFIG: 'routing.json',
+        GATEWAY_KEY_STORE: secretRefs[0],
+        RUNPOD_API_KEY_SECRET: secretRefs[1],
+        RUNPOD_BASE_URL: 'https://api.runpod.ai/v2',
+        SECRETS_MAX_AGE_MS: '300000',
+        MAX_REQUEST_BODY_BYTES: String(5 * 1024 * 1024),
+        POWERTOOLS_SERVICE_NAME: 'runpod-gateway',
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+      });
+      const text = JSON.stringify(variables);
+      expect(text).not.toContain(RUNPOD_API_KEY_PLACEHOLDER);
+      expect(text).not.toContain('{{resolve:');
+      expect(text).not.toContain('"keys"');
+    }
+  });
+
+  it('creates the key store with an empty key list and the RunPod key with a placeholder', () => {
+    fixture.template.resourceCountIs('AWS::SecretsManager::Secret', 2);
+    fixture.template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      SecretString: '{"keys":[]}',
+    });
+    fixture.template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      SecretString: RUNPOD_API_KEY_PLACEHOLDER,
+    });
+  });
+
+  it('answers API Gateway errors as problem+json with the request id', () => {
+    // Prepare
+    const expected: Record<string, { code: keyof typeof ERROR_CODES; pinned: boolean }> = {
+      UNAUTHORIZED: { code: 'unauthorized', pinned: true },
+      ACCESS_DENIED: { code: 'forbidden', pinned: true },
+      MISSING_AUTHENTICATION_TOKEN: { code: 'not_found', pinned: true },
+      THROTTLED: { code: 'throttled', pinned: true },
+      REQUEST_TOO_LARGE: { code: 'payload_too_large', pinned: true },
+      INTEGRATION_FAILURE: { code: 'gateway_error', pinned: true },
+      INTEGRATION_TIMEOUT: { code: 'gateway_timeout', pinned: true },
+      DEFAULT_4XX: { code: 'invalid_request', pinned: false },
+      DEFAULT_5XX: { code: 'internal_error', pinned: false },
+    };
+    const responses = Object.values(
+      fixture.template.findResources('AWS::ApiGateway::GatewayResponse'),
+    ).map((resource) => resource.Properties as Json);
+
+    for (const [type, { code, pinned }] of Object.entries(expected)) {
+      // Act
+      const response = responses.find((candidate) => candidate.ResponseType === type);
+      const templates = (response?.ResponseTemplates ?? {}) as Record<string, string>;
+      const template = templates['application/json'];
+      // What API Gateway substitutes at run time ($context.error.messageString is quoted).
+      const body = JSON.parse(
+        String(template)
+          .replaceAll('$context.error.messageString', '"Some message"')
+          .replaceAll('$context.requestId', 'req-123'),
+      ) as Json;
+
+      // Assess
+      const { status, title } = ERROR_CODES[code];
+      expect(response?.ResponseParameters).toEqual({
+        'gatewayresponse.header.Content-Type': "'application/problem+json'",
+        'gatewayresponse.header.X-Request-Id': 'context.requestId',
+      });
+      expect(response?.StatusCode).toBe(pinned ? String(status) : undefined);
+      expect(body).toMatchObject({ type: 'about:blank', title, code, requestId: 'req-123' });
+      expect(body.status).toBe(pinned ? status : undefined);
+      expect(typeof body.detail).toBe('string');
+    }
+  });
+
+  it('writes JSON access logs to a log group with retention', () => {
+    // Prepare
+    const stage = Object.values(fixture.template.findResources('AWS::ApiGateway::Stage'))[0];
+
+    // Act
+    const format = JSON.parse(stage?.Properties.AccessLogSetting.Format as string) as Json;
+
+    // Assess
+    expect(format).toMatchObject({
+      requestId: '$context.requestId',
+      ip: '$context.identity.sourceIp',
+      status: '$context.status',
+      latency: '$context.responseLatency',
+      integrationLatency: '$context.integrationLatency',
+      error: '$context.error.message',
+    });
+    expect(stage?.Properties.AccessLogSetting.DestinationArn).toBeDefined();
+    expect(stage?.Properties.StageName).toBe('prod');
+  });
+
+  it('throttles the stage and logs execution errors without data tracing', () => {
+    fixture.template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      MethodSettings: [
+        {
+          HttpMethod: '*',
+          ResourcePath: '/*',
+          ThrottlingRateLimit: 100,
+          ThrottlingBurstLimit: 200,
+          LoggingLevel: 'ERROR',
+          DataTraceEnabled: false,
+          MetricsEnabled: true,
+        },
+      ],
+      TracingEnabled: false,
+    });
+  });
+
+  it('gives every log group (8 functions + access logs) a one-month retention', () => {
+    const logGroups = Object.values(fixture.template.findResources('AWS::Logs::LogGroup'));
+    expect(logGroups).toHaveLength(ROUTES.length + 1);
+    for (const logGroup of logGroups) {
+      expect(logGroup.Properties.RetentionInDays).toBe(30);
+    }
+  });
+
+  it('registers the API Gateway CloudWatch role and keeps it after the stack is gone', () => {
+    fixture.template.resourceCountIs('AWS::ApiGateway::Account', 1);
+    fixture.template.hasResource('AWS::IAM::Role', {
+      Properties: {
+        AssumeRolePolicyDocument: {
+          Statement: [Match.objectLike({ Principal: { Service: 'apigateway.amazonaws.com' } })],
+        },
+      },
+      DeletionPolicy: 'Retain',
+    });
+  });
+
+  it('creates the documented alarms without actions', () => {
+    // 8 × (Errors, Throttles) + API 5XX + p99 latency of each buffered route method.
+    const buffered = ROUTES.filter((route) => !route.streaming).flatMap((route) => route.methods);
+    expect(fixture.gateway.alarms).toHaveLength(ROUTES.length * 2 + 1 + buffered.length);
+    fixture.template.resourceCountIs('AWS::CloudWatch::Alarm', fixture.gateway.alarms.length);
+    fixture.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: '5XXError',
+      Namespace: 'AWS/ApiGateway',
+    });
+    fixture.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'Latency',
+      ExtendedStatistic: 'p99',
+      Dimensions: Match.arrayWith([{ Name: 'Resource', Value: `${API_PREFIX}/run` }]),
+    });
+    for (const alarm of Object.values(fixture.template.findResources('AWS::CloudWatch::Alarm'))) {
+      expect(alarm.Properties.AlarmActions).toBeUndefined();
+      expect(alarm.Properties.TreatMissingData).toBe('notBreaching');
+    }
+  });
+
+  it('exposes the RunPod base URL of the stage', () => {
+    const url = JSON.stringify(fixture.stack.resolve(fixture.gateway.url));
+    expect(url).toContain('.execute-api.');
+    expect(url).toMatch(/"\/v1\/runpod"\]\]\}$/);
+  });
+});
+
+describe('RunPodGateway with props', () => {
+  it('passes overridden settings to the functions that use them', () => {
+    // Prepare + Act
+    const { template } = synthGateway({
+      upstreamBaseUrl: 'https://runpod.internal.example.com/v2/',
+      secretsCacheMaxAge: Duration.seconds(30),
+      maxRequestBodyBytes: 1_000_000,
+      upstreamTimeouts: { 'purge-queue': Duration.seconds(5), runsync: Duration.seconds(20) },
+      streamMaxDuration: Duration.minutes(10),
+      memorySize: 512,
+      logLevel: 'DEBUG',
+    });
+
+    // Assess
+    const functions = Object.values(template.findResources('AWS::Lambda::Function'));
+    const environmentOf = (description: string) =>
+      functions.find((fn) => String(fn.Properties.Description).endsWith(description))?.Properties
+        .Environment.Variables as Record<string, unknown>;
+    expect(environmentOf(`${API_PREFIX}/purge-queue`)).toMatchObject({
+      RUNPOD_BASE_URL: 'https://runpod.internal.example.com/v2',
+      SECRETS_MAX_AGE_MS: '30000',
+      MAX_REQUEST_BODY_BYTES: '1000000',
+      POWERTOOLS_LOG_LEVEL: 'DEBUG',
+      [upstreamTimeoutVariable('purge-queue')]: '5000',
+    });
+    expect(environmentOf(`${API_PREFIX}/runsync`)).toMatchObject({
+      [upstreamTimeoutVariable('runsync')]: '20000',
+    });
+    expect(environmentOf(`${API_PREFIX}/stream/{jobId}`)).toMatchObject({
+      STREAM_MAX_DURATION_MS: '600000',
+    });
+    expect(environmentOf(`${API_PREFIX}/run`)).not.toHaveProperty(upstreamTimeoutVariable('run'));
+    expect(environmentOf(`${API_PREFIX}/run`)).not.toHaveProperty('STREAM_MAX_DURATION_MS');
+    for (const fn of functions) expect(fn.Properties.MemorySize).toBe(512);
+  });
+
+  it('applies throttling, stage name, log retention, execution log level and tracing', () => {
+    const { template } = synthGateway({
+      throttling: { rateLimit: 25, burstLimit: 50 },
+      stageName: 'live',
+      logRetention: RetentionDays.ONE_WEEK,
+      executionLogLevel: 'INFO',
+      tracing: true,
+    });
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      StageName: 'live',
+      TracingEnabled: true,
+      MethodSettings: [
+        Match.objectLike({
+          ThrottlingRateLimit: 25,
+          ThrottlingBurstLimit: 50,
+          LoggingLevel: 'INFO',
+        }),
+      ],
+    });
+    for (const logGroup of Object.values(template.findResources('AWS::Logs::LogGroup'))) {
+      expect(logGroup.Properties.RetentionInDays).toBe(7);
+    }
+    template.allResourcesProperties('AWS::Lambda::Function', {
+      TracingConfig: { Mode: 'Active' },
+    });
+  });
+
+  it('uses caller-supplied secrets instead of creating them', () => {
+    // Prepare
+    const stack = new Stack(new App({ context: testContext() }), 'Test');
+    const keyStoreArn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:gw/keys-Xy12Ab';
+
+    // Act
+    new RunPodGateway(stack, 'Gateway', {
+      routing: ROUTING,
+      keyStoreSecret: Secret.fromSecretCompleteArn(stack, 'Keys', keyStoreArn),
+      runpodApiKeySecret: Secret.fromSecretNameV2(stack, 'RunPodKey', 'gw/runpod'),
+    });
+    const template = Template.fromStack(stack);
+
+    // Assess
+    template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    const variables = Object.values(template.findResources('AWS::Lambda::Function'))[0]?.Properties
+      .Environment.Variables;
+    expect(variables.GATEWAY_KEY_STORE).toBe(keyStoreArn);
+    expect(JSON.stringify(variables.RUNPOD_API_KEY_SECRET)).toContain(':secret:gw/runpod"');
+    const policies = JSON.stringify(template.findResources('AWS::IAM::Role'));
+    expect(policies).toContain(keyStoreArn);
+    expect(policies).toContain(':secret:gw/runpod-??????');
+  });
+
+  it('associates a WAF web ACL with the stage when given', () => {
+    const webAclArn =
+      'arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/gateway/0123abcd-0123-4567-89ab-0123456789ab';
+    const { template } = synthGateway({ webAclArn });
+    template.hasResourceProperties('AWS::WAFv2::WebACLAssociation', { WebACLArn: webAclArn });
+  });
+
+  it('leaves the account CloudWatch role alone when asked', () => {
+    const { template } = synthGateway({ cloudWatchRole: false });
+    template.resourceCountIs('AWS::ApiGateway::Account', 0);
+  });
+
+  it('derives the integration timeout of a streamed route from the route table', () => {
+    const { template } = synthGateway();
+    template.hasResourceProperties('AWS::ApiGateway::Method', {
+      OperationName: 'runsync',
+      Integration: { TimeoutInMillis: routeFor('runsync').functionTimeoutSeconds * 1000 },
+    });
+  });
+});
