@@ -6,7 +6,11 @@ import { ERROR_CODES, type ErrorCode } from '../functions/http/error-codes.ts';
 import { PROBLEM_CONTENT_TYPE } from '../functions/http/problem.ts';
 import { API_PREFIX, type Operation, ROUTES, routeFor } from '../functions/routes.ts';
 import { apiGatewayEventOf, type RouteMatch } from './api-gateway-event.ts';
-import { type HttpPrelude, isStreamingHandler, LocalResponseStream } from './lambda-streaming-shim.ts';
+import {
+  type HttpPrelude,
+  isStreamingHandler,
+  LocalResponseStream,
+} from './lambda-streaming-shim.ts';
 
 /** API Gateway refuses request payloads above 10 MB before any Lambda runs. */
 const API_GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -56,7 +60,8 @@ export function createGatewayServer(handlers: OperationHandlers, stage = 'local'
     serve(routes, handlers, stage, request, response).catch((error: unknown) => {
       // Only a bug in this file gets here: the handlers map every failure to a response.
       console.error('local runtime failure', error);
-      if (!response.headersSent) problem(response, 'gateway_error', 'The local runtime failed', randomUUID());
+      if (!response.headersSent)
+        problem(response, 'gateway_error', 'The local runtime failed', randomUUID());
       else response.destroy();
     });
   });
@@ -82,7 +87,12 @@ async function serve(
   const found = matchRoute(routes, request.method ?? 'GET', url.pathname);
   if (!found) {
     request.resume();
-    return problem(response, 'not_found', `No route ${request.method} ${url.pathname}`, randomUUID());
+    return problem(
+      response,
+      'not_found',
+      `No route ${request.method} ${url.pathname}`,
+      randomUUID(),
+    );
   }
   const body = await readBody(request);
   if (body === undefined) {
@@ -209,7 +219,12 @@ async function invokeStreaming(
   }
 }
 
-function problem(response: ServerResponse, code: ErrorCode, detail: string, requestId: string): void {
+function problem(
+  response: ServerResponse,
+  code: ErrorCode,
+  detail: string,
+  requestId: string,
+): void {
   const { status, title } = ERROR_CODES[code];
   response.writeHead(status, {
     'Content-Type': PROBLEM_CONTENT_TYPE,

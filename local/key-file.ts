@@ -49,7 +49,10 @@ export async function writeKeyFile(path: string, keys: readonly KeyEntry[]): Pro
 }
 
 /** Adds a key to the file and returns its token, which exists nowhere else afterwards. */
-export async function createKey(path: string, key: NewKey): Promise<{ token: string; entry: KeyEntry }> {
+export async function createKey(
+  path: string,
+  key: NewKey,
+): Promise<{ token: string; entry: KeyEntry }> {
   const keys = await readKeyFile(path);
   if (keys.some((existing) => existing.id === key.id)) {
     throw new Error(`A key with id ${key.id} already exists in ${path}`);

@@ -52,8 +52,11 @@ async function main(): Promise<void> {
     const surfaces = listOf(values.surfaces);
     if (surfaces.length === 0) fail('create needs --surfaces (a comma-separated list, or *)');
     const operations = values.operations === undefined ? undefined : listOf(values.operations);
-    const unknown = operations?.filter((operation) => !(OPERATIONS as readonly string[]).includes(operation));
-    if (unknown?.length) fail(`Unknown operations: ${unknown.join(', ')} (allowed: ${OPERATIONS.join(', ')})`);
+    const unknown = operations?.filter(
+      (operation) => !(OPERATIONS as readonly string[]).includes(operation),
+    );
+    if (unknown?.length)
+      fail(`Unknown operations: ${unknown.join(', ')} (allowed: ${OPERATIONS.join(', ')})`);
     if (values.expires !== undefined && Number.isNaN(Date.parse(values.expires))) {
       fail(`--expires must be an ISO 8601 time, got ${values.expires}`);
     }
@@ -77,7 +80,11 @@ async function main(): Promise<void> {
     const keys = await readKeyFile(file);
     if (keys.length === 0) console.log(`No keys in ${file}`);
     for (const key of keys) {
-      const state = key.disabled ? 'disabled' : key.expiresAt && Date.parse(key.expiresAt) <= Date.now() ? 'expired' : 'active';
+      const state = key.disabled
+        ? 'disabled'
+        : key.expiresAt && Date.parse(key.expiresAt) <= Date.now()
+          ? 'expired'
+          : 'active';
       console.log(
         `${key.id}\t${state}\tsurfaces=${key.surfaces.join(',')}\toperations=${key.operations?.join(',') ?? '*'}${key.expiresAt ? `\texpires=${key.expiresAt}` : ''}`,
       );

@@ -20,7 +20,10 @@ export class LocalResponseStream extends Writable {
   readonly #onChunk: (chunk: Buffer, done: () => void) => void;
   #started = false;
 
-  constructor(onPrelude: (prelude: HttpPrelude) => void, onChunk: (chunk: Buffer, done: () => void) => void) {
+  constructor(
+    onPrelude: (prelude: HttpPrelude) => void,
+    onChunk: (chunk: Buffer, done: () => void) => void,
+  ) {
     super();
     this.#onPrelude = onPrelude;
     this.#onChunk = onChunk;
@@ -30,12 +33,19 @@ export class LocalResponseStream extends Writable {
     return this.#started;
   }
 
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+  override _write(
+    chunk: Buffer,
+    _encoding: BufferEncoding,
+    callback: (error?: Error | null) => void,
+  ): void {
     if (!this.#started) {
       this.#started = true;
       this.#onPrelude(this.prelude ?? { statusCode: 200 });
     }
-    if (chunk.length === 0) return callback();
+    if (chunk.length === 0) {
+      callback();
+      return;
+    }
     this.#onChunk(chunk, () => callback());
   }
 
@@ -48,7 +58,11 @@ export class LocalResponseStream extends Writable {
   }
 }
 
-type StreamingHandler = (event: unknown, stream: LocalResponseStream, context: unknown) => Promise<unknown>;
+type StreamingHandler = (
+  event: unknown,
+  stream: LocalResponseStream,
+  context: unknown,
+) => Promise<unknown>;
 
 export function installLambdaStreamingShim(): void {
   const existing = (globalThis as { awslambda?: unknown }).awslambda;

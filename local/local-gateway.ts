@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parseRoutingConfig } from '../functions/routing/routing-config.ts';
 import { handlerFileOf, OPERATIONS, type Operation } from '../functions/routes.ts';
+import { parseRoutingConfig } from '../functions/routing/routing-config.ts';
 import { createGatewayServer, listen } from './gateway-server.ts';
 import { installLambdaStreamingShim } from './lambda-streaming-shim.ts';
 import { type RunningSimulator, startSimulator } from './simulator/index.ts';
@@ -60,7 +60,9 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
   installLambdaStreamingShim();
   const handlers = {} as Record<Operation, unknown>;
   for (const operation of OPERATIONS) {
-    const module = (await import(/* @vite-ignore */ `../functions/operations/${handlerFileOf(operation)}`)) as { handler: unknown };
+    const module = (await import(
+      /* @vite-ignore */ `../functions/operations/${handlerFileOf(operation)}`
+    )) as { handler: unknown };
     handlers[operation] = module.handler;
   }
   const server = createGatewayServer(handlers);

@@ -10,13 +10,20 @@ async function main(): Promise<void> {
   const keysFile = process.env.GATEWAY_KEYS_FILE ?? DEFAULT_KEYS_FILE;
   const upstreamUrl = process.env.RUNPOD_BASE_URL;
   if (upstreamUrl && !process.env.RUNPOD_API_KEY) {
-    throw new Error('RUNPOD_BASE_URL is set, so RUNPOD_API_KEY must hold the RunPod API key to use');
+    throw new Error(
+      'RUNPOD_BASE_URL is set, so RUNPOD_API_KEY must hold the RunPod API key to use',
+    );
   }
 
   let devToken: string | undefined;
   if (!existsSync(keysFile)) {
-    devToken = (await createKey(keysFile, { id: 'local-dev', surfaces: ['*'], description: 'Created by npm start' }))
-      .token;
+    devToken = (
+      await createKey(keysFile, {
+        id: 'local-dev',
+        surfaces: ['*'],
+        description: 'Created by npm start',
+      })
+    ).token;
   }
 
   const gateway = await startLocalGateway({

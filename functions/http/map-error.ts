@@ -18,26 +18,38 @@ export function toGatewayError(error: unknown): GatewayError {
   if (error instanceof GatewayError) return error;
   if (error instanceof RunPodHttpError) return fromHttpError(error);
   if (error instanceof RunPodTimeoutError) {
-    return new GatewayError('upstream_timeout', `RunPod did not answer within ${error.timeoutMs} ms`, {
-      cause: error,
-    });
+    return new GatewayError(
+      'upstream_timeout',
+      `RunPod did not answer within ${error.timeoutMs} ms`,
+      {
+        cause: error,
+      },
+    );
   }
   if (error instanceof RunPodNetworkError) {
-    return new GatewayError('upstream_unreachable', 'RunPod could not be reached', { cause: error });
+    return new GatewayError('upstream_unreachable', 'RunPod could not be reached', {
+      cause: error,
+    });
   }
   if (error instanceof RunPodInvalidResponseError) {
     return new GatewayError('upstream_error', error.message, { cause: error });
   }
-  return new GatewayError('internal_error', 'The gateway failed unexpectedly; the failure was logged', {
-    cause: error,
-  });
+  return new GatewayError(
+    'internal_error',
+    'The gateway failed unexpectedly; the failure was logged',
+    {
+      cause: error,
+    },
+  );
 }
 
 function fromHttpError(error: RunPodHttpError): GatewayError {
   const said = error.upstreamMessage ? `: ${error.upstreamMessage}` : '';
   switch (error.status) {
     case 400:
-      return new GatewayError('upstream_bad_request', `RunPod rejected the request${said}`, { cause: error });
+      return new GatewayError('upstream_bad_request', `RunPod rejected the request${said}`, {
+        cause: error,
+      });
     case 404:
       return new GatewayError('upstream_not_found', `RunPod found no such job or endpoint${said}`, {
         cause: error,
@@ -56,7 +68,9 @@ function fromHttpError(error: RunPodHttpError): GatewayError {
         cause: error,
       });
     default:
-      return new GatewayError('upstream_error', `RunPod answered ${error.status}`, { cause: error });
+      return new GatewayError('upstream_error', `RunPod answered ${error.status}`, {
+        cause: error,
+      });
   }
 }
 

@@ -14,9 +14,13 @@ const OFFERED: ReadonlyArray<{ type: string; representation: StreamRepresentatio
  */
 export function negotiateStream(accept: string | undefined): StreamRepresentation {
   if (accept === undefined || accept.trim() === '') return 'event-stream';
-  let best: { representation: StreamRepresentation; quality: number; specificity: number } | undefined;
+  let best:
+    | { representation: StreamRepresentation; quality: number; specificity: number }
+    | undefined;
   for (const range of accept.split(',')) {
-    const [mediaRange = '', ...parameters] = range.split(';').map((part) => part.trim().toLowerCase());
+    const [mediaRange = '', ...parameters] = range
+      .split(';')
+      .map((part) => part.trim().toLowerCase());
     const qParameter = parameters.find((parameter) => parameter.startsWith('q='));
     const quality = qParameter ? Number(qParameter.slice(2)) : 1;
     if (!(quality > 0)) continue;

@@ -45,7 +45,10 @@ export interface GatewayRequest<Query, Body> {
   call(call: UpstreamCall): Promise<RunPodAnswer>;
 }
 
-export interface OperationSpec<QuerySchema extends z.ZodMiniType, BodySchema extends z.ZodMiniType> {
+export interface OperationSpec<
+  QuerySchema extends z.ZodMiniType,
+  BodySchema extends z.ZodMiniType,
+> {
   readonly operation: Operation;
   readonly query: QuerySchema;
   readonly body?: BodySchema;
@@ -60,16 +63,19 @@ export interface OperationSpec<QuerySchema extends z.ZodMiniType, BodySchema ext
  * Streaming routes use middy 7's streamify execution mode (its v6 `streamifyResponse: true`
  * option is silently ignored by v7).
  */
-export function createApiHandler<QuerySchema extends z.ZodMiniType, BodySchema extends z.ZodMiniType>(
-  spec: OperationSpec<QuerySchema, BodySchema>,
-) {
+export function createApiHandler<
+  QuerySchema extends z.ZodMiniType,
+  BodySchema extends z.ZodMiniType,
+>(spec: OperationSpec<QuerySchema, BodySchema>) {
   const runtime = createGatewayRuntime(spec.operation);
   const route = routeFor(spec.operation);
   const handle = (event: APIGatewayProxyEvent, context: GatewayContext) =>
-    spec.handle(gatewayRequestOf(runtime, context.gateway, event) as GatewayRequest<
-      z.infer<QuerySchema>,
-      z.infer<BodySchema>
-    >);
+    spec.handle(
+      gatewayRequestOf(runtime, context.gateway, event) as GatewayRequest<
+        z.infer<QuerySchema>,
+        z.infer<BodySchema>
+      >,
+    );
 
   return middy<APIGatewayProxyEvent, GatewayResponse, Error, GatewayContext>(
     route.streaming ? { executionMode: executionModeStreamifyResponse } : {},
@@ -113,7 +119,10 @@ function gatewayRequestOf(
       );
       const timeoutMs = Math.max(
         1,
-        Math.min(runtime.settings.upstreamTimeoutMs + (call.holdMs ?? 0), state.deadline - Date.now()),
+        Math.min(
+          runtime.settings.upstreamTimeoutMs + (call.holdMs ?? 0),
+          state.deadline - Date.now(),
+        ),
       );
       const started = Date.now();
       const request = {
@@ -134,7 +143,12 @@ function gatewayRequestOf(
         state.upstreamStatus = answer.status;
         return answer;
       } catch (error) {
-        if (error && typeof error === 'object' && 'status' in error && typeof error.status === 'number') {
+        if (
+          error &&
+          typeof error === 'object' &&
+          'status' in error &&
+          typeof error.status === 'number'
+        ) {
           state.upstreamStatus = error.status;
         }
         throw error;

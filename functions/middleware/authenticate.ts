@@ -42,7 +42,10 @@ export function authenticate(runtime: GatewayRuntime): MiddlewareObj {
       state.key = key;
       const surface = event.pathParameters?.surface ?? '';
       if (!grantsSurface(key, surface)) {
-        throw new GatewayError('forbidden', `API key ${key.id} is not allowed to use surface ${surface}`);
+        throw new GatewayError(
+          'forbidden',
+          `API key ${key.id} is not allowed to use surface ${surface}`,
+        );
       }
       if (!grantsOperation(key, runtime.operation)) {
         throw new GatewayError(

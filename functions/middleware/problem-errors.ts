@@ -31,7 +31,8 @@ export function problemErrors(): MiddlewareObj {
         logger.error('request failed', {
           requestId,
           code: error.code,
-          error: middyRequest.error instanceof Error ? middyRequest.error : String(middyRequest.error),
+          error:
+            middyRequest.error instanceof Error ? middyRequest.error : String(middyRequest.error),
         });
       }
       const response = problemResponse(error, requestId);
@@ -44,5 +45,7 @@ export function problemErrors(): MiddlewareObj {
 
 /** middy's own early-timeout error, thrown just before the Lambda timeout. */
 function isMiddyTimeout(error: unknown): boolean {
-  return error instanceof Error && error.name === 'TimeoutError' && !(error instanceof GatewayError);
+  return (
+    error instanceof Error && error.name === 'TimeoutError' && !(error instanceof GatewayError)
+  );
 }

@@ -20,7 +20,8 @@ export const handler = createApiHandler({
   query: runsyncQuerySchema,
   body: submitBodySchema,
   handle: async (request) => {
-    const wait = request.query.wait === undefined ? undefined : Math.min(request.query.wait, MAX_HOLD_MS);
+    const wait =
+      request.query.wait === undefined ? undefined : Math.min(request.query.wait, MAX_HOLD_MS);
     const answer = await request.call({
       path: 'runsync',
       method: 'POST',

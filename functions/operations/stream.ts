@@ -3,8 +3,8 @@ import { negotiateStream } from '../http/negotiate.ts';
 import { passThroughJson } from '../http/response.ts';
 import { createApiHandler } from '../middleware/api-handler.ts';
 import { logCompletion } from '../observability/request-log.ts';
-import { type StreamPoll, streamPollSchema } from '../runpod/job-status.ts';
 import { RunPodInvalidResponseError } from '../runpod/errors.ts';
+import { type StreamPoll, streamPollSchema } from '../runpod/job-status.ts';
 import { relayJobStream } from '../streaming/job-stream-relay.ts';
 import { SSE_HEADERS } from '../streaming/sse-format.ts';
 import { routingQuerySchema } from '../validation/request-schemas.ts';
@@ -33,14 +33,22 @@ export const handler = createApiHandler({
     const path = `stream/${request.jobId}`;
     const jobId = request.jobId ?? '';
     if (negotiateStream(request.header('accept')) === 'json') {
-      const answer = await request.call({ path, method: 'GET', holdMs: RUNPOD_DEFAULT_STREAM_HOLD_MS });
+      const answer = await request.call({
+        path,
+        method: 'GET',
+        holdMs: RUNPOD_DEFAULT_STREAM_HOLD_MS,
+      });
       const poll = streamPollOf(answer.json);
       return passThroughJson(poll.stream ? answer.text : JSON.stringify({ ...poll, stream: [] }));
     }
 
     // /status is not destructive: it tells where the job is (or that it does not exist)
     // before the first byte, without draining any output.
-    const statusAnswer = await request.call({ path: `status/${jobId}`, method: 'GET', idempotent: true });
+    const statusAnswer = await request.call({
+      path: `status/${jobId}`,
+      method: 'GET',
+      idempotent: true,
+    });
     const initialStatus = statusAnswer.json.status;
     if (typeof initialStatus !== 'string') {
       throw new GatewayError('upstream_error', 'RunPod answered /status without a status');
@@ -66,7 +74,8 @@ export const handler = createApiHandler({
           return streamPollOf(answer.json);
         },
         finalStatus: async (signal) =>
-          (await request.call({ path: `status/${jobId}`, method: 'GET', idempotent: true, signal })).json,
+          (await request.call({ path: `status/${jobId}`, method: 'GET', idempotent: true, signal }))
+            .json,
       },
       onFinish: ({ outcome, code, chunks, polls }) => {
         logCompletion(state, 200, code ?? (outcome === 'done' ? undefined : `stream_${outcome}`), {

@@ -3,11 +3,13 @@ import { describeIssues } from '../validation/describe-issues.ts';
 import { endpointId, modelName, surfaceName } from './identifiers.ts';
 
 /** A Secrets Manager secret name or ARN; never a value. */
-const secretReference = z.string().check(
-  z.minLength(1),
-  z.maxLength(2048),
-  z.regex(/^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:)?[A-Za-z0-9/_+=.@-]+$/),
-);
+const secretReference = z
+  .string()
+  .check(
+    z.minLength(1),
+    z.maxLength(2048),
+    z.regex(/^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:)?[A-Za-z0-9/_+=.@-]+$/),
+  );
 
 const surfaceSchema = z.strictObject({
   /** The surface's default RunPod endpoint. */

@@ -101,7 +101,10 @@ export class RunPodClient {
     for (let attempt = 1; ; attempt++) {
       const remaining = policy.deadline - Date.now();
       try {
-        return await this.send({ ...call, timeoutMs: Math.max(1, Math.min(call.timeoutMs, remaining)) });
+        return await this.send({
+          ...call,
+          timeoutMs: Math.max(1, Math.min(call.timeoutMs, remaining)),
+        });
       } catch (error) {
         const retryable =
           error instanceof RunPodNetworkError ||
@@ -117,7 +120,8 @@ export class RunPodClient {
 }
 
 function failureOf(error: unknown, call: RunPodCall, timeout: AbortSignal): Error {
-  if (call.signal?.aborted) return call.signal.reason instanceof Error ? call.signal.reason : new Error('aborted');
+  if (call.signal?.aborted)
+    return call.signal.reason instanceof Error ? call.signal.reason : new Error('aborted');
   if (timeout.aborted) return new RunPodTimeoutError(call.timeoutMs);
   return new RunPodNetworkError('RunPod could not be reached', { cause: error });
 }

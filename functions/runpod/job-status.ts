@@ -16,4 +16,11 @@ export const streamPollSchema = z.looseObject({
 export type StreamPoll = z.infer<typeof streamPollSchema>;
 
 /** The job fields the terminal `done` event reports, when RunPod reports them. */
-export const FINAL_JOB_FIELDS = ['status', 'error', 'executionTime', 'delayTime', 'workerId', 'retries'] as const;
+export const FINAL_JOB_FIELDS = [
+  'status',
+  'error',
+  'executionTime',
+  'delayTime',
+  'workerId',
+  'retries',
+] as const;

@@ -65,7 +65,9 @@ export function parseRunPodApiKey(text: string): string {
   }
   if (key === '') throw new Error('RunPod API key secret is empty');
   if (key === RUNPOD_API_KEY_PLACEHOLDER) {
-    throw new Error('RunPod API key secret still holds the placeholder; put the RunPod API key into it');
+    throw new Error(
+      'RunPod API key secret still holds the placeholder; put the RunPod API key into it',
+    );
   }
   return key;
 }

@@ -25,7 +25,12 @@ export interface JobStreamOptions {
   readonly endsAt: number;
   readonly keepAliveMs: number;
   readonly pollWaitMs: number;
-  readonly onFinish: (summary: { outcome: StreamOutcome; code?: string; chunks: number; polls: number }) => void;
+  readonly onFinish: (summary: {
+    outcome: StreamOutcome;
+    code?: string;
+    chunks: number;
+    polls: number;
+  }) => void;
 }
 
 /** RunPod accepts `wait` from 1 s to 300 s. */
@@ -36,7 +41,13 @@ const CLOSE_MARGIN_MS = 500;
 const DEFAULT_RATE_LIMIT_PAUSE_MS = 5_000;
 const MAX_REFUSED_RETRIES = 3;
 /** Failures that happen before a request reaches RunPod, so no chunk can have been drained. */
-const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH']);
+const NOT_SENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+]);
 
 /**
  * Turns RunPod's drain-on-read `/stream` polls into one Server-Sent Events body: every chunk
@@ -93,14 +104,18 @@ class JobStreamRelay extends Readable {
       let poll: StreamPoll;
       try {
         this.#polls++;
-        poll = await source.poll(Math.min(this.#options.pollWaitMs, remaining, MAX_WAIT_MS), signal);
+        poll = await source.poll(
+          Math.min(this.#options.pollWaitMs, remaining, MAX_WAIT_MS),
+          signal,
+        );
         refusedRetries = 0;
       } catch (error) {
         if (signal.aborted) return;
         const pause = this.#pauseBeforeRetry(error, refusedRetries);
         if (pause === undefined) return this.#error(error);
         if (error instanceof RunPodNetworkError) refusedRetries++;
-        if (Date.now() + pause > this.#options.endsAt - CLOSE_MARGIN_MS) return this.#timeout(status);
+        if (Date.now() + pause > this.#options.endsAt - CLOSE_MARGIN_MS)
+          return this.#timeout(status);
         await sleep(pause, undefined, { signal }).catch(() => undefined);
         if (signal.aborted) return;
         continue;
@@ -122,9 +137,15 @@ class JobStreamRelay extends Readable {
   #pauseBeforeRetry(error: unknown, refusedRetries: number): number | undefined {
     if (error instanceof RunPodHttpError && error.status === 429) {
       const seconds = Number(error.retryAfter);
-      return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : DEFAULT_RATE_LIMIT_PAUSE_MS;
+      return Number.isFinite(seconds) && seconds >= 0
+        ? seconds * 1000
+        : DEFAULT_RATE_LIMIT_PAUSE_MS;
     }
-    if (error instanceof RunPodNetworkError && wasNeverSent(error) && refusedRetries < MAX_REFUSED_RETRIES) {
+    if (
+      error instanceof RunPodNetworkError &&
+      wasNeverSent(error) &&
+      refusedRetries < MAX_REFUSED_RETRIES
+    ) {
       return 250 * 2 ** refusedRetries;
     }
     return undefined;
@@ -217,7 +238,8 @@ function outputOf(chunk: unknown): unknown {
 function wasNeverSent(error: RunPodNetworkError): boolean {
   let cause: unknown = error.cause;
   while (cause instanceof Error) {
-    if ('code' in cause && typeof cause.code === 'string' && NOT_SENT_CODES.has(cause.code)) return true;
+    if ('code' in cause && typeof cause.code === 'string' && NOT_SENT_CODES.has(cause.code))
+      return true;
     cause = cause.cause;
   }
   return false;

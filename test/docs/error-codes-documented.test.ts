@@ -6,7 +6,10 @@ it('documents every error code in README with its status', () => {
   // Prepare
   const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
   const documented = new Map(
-    [...readme.matchAll(/^\| (\d{3}) \| `([a-z_]+)` \|/gm)].map((match) => [match[2], Number(match[1])]),
+    [...readme.matchAll(/^\| (\d{3}) \| `([a-z_]+)` \|/gm)].map((match) => [
+      match[2],
+      Number(match[1]),
+    ]),
   );
 
   // Assess

@@ -30,7 +30,12 @@ export interface FaultUpstream {
   close(): Promise<void>;
 }
 
-function json(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function json(
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   response.writeHead(status, { 'Content-Type': 'application/json', ...headers });
   response.end(JSON.stringify(body));
 }
@@ -64,7 +69,9 @@ export async function startFaultUpstream(): Promise<FaultUpstream> {
       case FAULTS.unavailable:
         return json(response, 503, { error: 'unavailable' });
       case FAULTS.flaky:
-        return count === 1 ? json(response, 503, {}) : json(response, 200, { id: 'job-1', status: 'COMPLETED' });
+        return count === 1
+          ? json(response, 503, {})
+          : json(response, 200, { id: 'job-1', status: 'COMPLETED' });
       case FAULTS.garbage:
         response.writeHead(200, { 'Content-Type': 'application/json' });
         return response.end('<html>not json</html>');
@@ -74,12 +81,14 @@ export async function startFaultUpstream(): Promise<FaultUpstream> {
       case FAULTS.reset:
         return request.socket.destroy();
       case FAULTS.streamBreaks:
-        if (operation === 'status') return json(response, 200, { id: 'job-1', status: 'IN_PROGRESS' });
+        if (operation === 'status')
+          return json(response, 200, { id: 'job-1', status: 'IN_PROGRESS' });
         return count === 1
           ? json(response, 200, { status: 'IN_PROGRESS', stream: [{ output: { index: 0 } }] })
           : json(response, 500, { error: 'internal' });
       case FAULTS.streamRateLimited:
-        if (operation === 'status') return json(response, 200, { id: 'job-1', status: 'IN_PROGRESS' });
+        if (operation === 'status')
+          return json(response, 200, { id: 'job-1', status: 'IN_PROGRESS' });
         return count === 1
           ? json(response, 429, { error: 'slow down' }, { 'Retry-After': '1' })
           : json(response, 200, { status: 'COMPLETED', stream: [{ output: { index: 0 } }] });

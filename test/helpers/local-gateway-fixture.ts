@@ -43,7 +43,9 @@ export async function startGatewayFixture(
   const gateway = await startLocalGateway({
     routingConfigPath,
     keysFile,
-    upstream: options.upstream ? { baseUrl: options.upstream.baseUrl, apiKeyVariable: 'TEST_UPSTREAM_KEY' } : undefined,
+    upstream: options.upstream
+      ? { baseUrl: options.upstream.baseUrl, apiKeyVariable: 'TEST_UPSTREAM_KEY' }
+      : undefined,
     settings: { SECRETS_MAX_AGE_MS: '1', POWERTOOLS_LOG_LEVEL: 'SILENT', ...options.settings },
   });
   return {
@@ -56,14 +58,23 @@ export async function startGatewayFixture(
   };
 }
 
-export function authHeaders(token: string, extra: Record<string, string> = {}): Record<string, string> {
+export function authHeaders(
+  token: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
   return { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', ...extra };
 }
 
 /** Polls /status until the job reaches a terminal status. */
-export async function waitForTerminal(fixture: GatewayFixture, surface: string, jobId: string): Promise<Record<string, unknown>> {
+export async function waitForTerminal(
+  fixture: GatewayFixture,
+  surface: string,
+  jobId: string,
+): Promise<Record<string, unknown>> {
   for (let attempt = 0; attempt < 200; attempt++) {
-    const response = await fetch(`${fixture.base}/${surface}/status/${jobId}`, { headers: authHeaders(fixture.token) });
+    const response = await fetch(`${fixture.base}/${surface}/status/${jobId}`, {
+      headers: authHeaders(fixture.token),
+    });
     const job = (await response.json()) as Record<string, unknown>;
     if (['COMPLETED', 'FAILED', 'CANCELLED', 'TIMED_OUT'].includes(String(job.status))) return job;
     await new Promise((resolve) => setTimeout(resolve, 25));

@@ -61,7 +61,13 @@ export async function readSse(
         events.push(event);
         if (stopWhen?.(event)) {
           abort.abort();
-          return { status: response.status, headers: response.headers, events, keepAlives, ended: false };
+          return {
+            status: response.status,
+            headers: response.headers,
+            events,
+            keepAlives,
+            ended: false,
+          };
         }
       }
     }

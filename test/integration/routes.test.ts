@@ -1,5 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authHeaders, type GatewayFixture, startGatewayFixture, waitForTerminal } from '../helpers/local-gateway-fixture.ts';
+import {
+  authHeaders,
+  type GatewayFixture,
+  startGatewayFixture,
+  waitForTerminal,
+} from '../helpers/local-gateway-fixture.ts';
 
 let fixture: GatewayFixture;
 
@@ -18,16 +23,29 @@ async function post(path: string, body?: unknown, token = fixture.token): Promis
   });
 }
 
-async function get(path: string, token = fixture.token, headers: Record<string, string> = {}): Promise<Response> {
+async function get(
+  path: string,
+  token = fixture.token,
+  headers: Record<string, string> = {},
+): Promise<Response> {
   return fetch(`${fixture.base}${path}`, { headers: authHeaders(token, headers) });
 }
 
-async function expectProblem(response: Response, status: number, code: string): Promise<Record<string, unknown>> {
+async function expectProblem(
+  response: Response,
+  status: number,
+  code: string,
+): Promise<Record<string, unknown>> {
   const body = (await response.json()) as Record<string, unknown>;
   expect({ status: response.status, code: body.code }).toEqual({ status, code });
   expect(response.headers.get('content-type')).toBe('application/problem+json');
   expect(body.requestId).toBe(response.headers.get('x-request-id'));
-  expect(body).toMatchObject({ type: 'about:blank', status, title: expect.any(String), detail: expect.any(String) });
+  expect(body).toMatchObject({
+    type: 'about:blank',
+    status,
+    title: expect.any(String),
+    detail: expect.any(String),
+  });
   return body;
 }
 
@@ -40,11 +58,17 @@ describe('every route through the local runtime against the simulator', () => {
     expect(job.status).toBe('IN_QUEUE');
 
     const final = await waitForTerminal(fixture, 'chat', job.id);
-    expect(final).toMatchObject({ id: job.id, status: 'COMPLETED', output: { echo: { prompt: 'hello' } } });
+    expect(final).toMatchObject({
+      id: job.id,
+      status: 'COMPLETED',
+      output: { echo: { prompt: 'hello' } },
+    });
   });
 
   it('runsync waits for the output and passes RunPod’s body through unchanged', async () => {
-    const response = await post('/chat/runsync?wait=5000', { input: { sim: { output: { answer: 42 } } } });
+    const response = await post('/chat/runsync?wait=5000', {
+      input: { sim: { output: { answer: 42 } } },
+    });
     const text = await response.text();
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('application/json');
@@ -56,13 +80,17 @@ describe('every route through the local runtime against the simulator', () => {
   });
 
   it('runsync returns a non-terminal status when the job outlives wait', async () => {
-    const response = await post('/chat/runsync?wait=1000', { input: { sim: { durationMs: 3000 } } });
+    const response = await post('/chat/runsync?wait=1000', {
+      input: { sim: { durationMs: 3000 } },
+    });
     expect(response.status).toBe(200);
     expect(((await response.json()) as { status: string }).status).toMatch(/^IN_(QUEUE|PROGRESS)$/);
   });
 
   it('runsync carries a 20 MB output through', async () => {
-    const response = await post('/images/runsync?wait=30000', { input: { sim: { outputBytes: 20 * 1024 * 1024 } } });
+    const response = await post('/images/runsync?wait=30000', {
+      input: { sim: { outputBytes: 20 * 1024 * 1024 } },
+    });
     const job = (await response.json()) as { status: string; output: string };
     expect(response.status).toBe(200);
     expect(job.status).toBe('COMPLETED');
@@ -77,7 +105,9 @@ describe('every route through the local runtime against the simulator', () => {
   });
 
   it('cancel stops a running job', async () => {
-    const { id } = (await (await post('/chat/run', { input: { sim: { durationMs: 10_000 } } })).json()) as { id: string };
+    const { id } = (await (
+      await post('/chat/run', { input: { sim: { durationMs: 10_000 } } })
+    ).json()) as { id: string };
     const response = await post(`/chat/cancel/${id}`, {});
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ id, status: 'CANCELLED' });
@@ -85,7 +115,9 @@ describe('every route through the local runtime against the simulator', () => {
   });
 
   it('retry requeues a failed job under the same id', async () => {
-    const { id } = (await (await post('/chat/run', { input: { sim: { failTimes: 1, durationMs: 10 } } })).json()) as {
+    const { id } = (await (
+      await post('/chat/run', { input: { sim: { failTimes: 1, durationMs: 10 } } })
+    ).json()) as {
       id: string;
     };
     expect(await waitForTerminal(fixture, 'chat', id)).toMatchObject({ status: 'FAILED' });
@@ -97,13 +129,18 @@ describe('every route through the local runtime against the simulator', () => {
 
   it('retry of a completed job is RunPod’s 400 with its message', async () => {
     const { id } = (await (await post('/chat/runsync', { input: {} })).json()) as { id: string };
-    const problem = await expectProblem(await post(`/chat/retry/${id}`), 400, 'upstream_bad_request');
+    const problem = await expectProblem(
+      await post(`/chat/retry/${id}`),
+      400,
+      'upstream_bad_request',
+    );
     expect(problem.detail).toContain('only FAILED or TIMED_OUT');
   });
 
   it('purge-queue removes only queued jobs', async () => {
     // Two long jobs occupy the simulator's two workers of the images endpoint; the rest queue.
-    for (let index = 0; index < 2; index++) await post('/images/run', { input: { sim: { durationMs: 5_000, queueMs: 0 } } });
+    for (let index = 0; index < 2; index++)
+      await post('/images/run', { input: { sim: { durationMs: 5_000, queueMs: 0 } } });
     await new Promise((resolve) => setTimeout(resolve, 100));
     for (let index = 0; index < 3; index++) await post('/images/run', { input: {} });
     const response = await post('/images/purge-queue');
@@ -115,12 +152,27 @@ describe('every route through the local runtime against the simulator', () => {
     const response = await get('/chat/health');
     const health = (await response.json()) as { jobs: object; workers: object };
     expect(response.status).toBe(200);
-    expect(Object.keys(health.jobs).sort()).toEqual(['completed', 'failed', 'inProgress', 'inQueue', 'retried']);
-    expect(Object.keys(health.workers).sort()).toEqual(['idle', 'initializing', 'ready', 'running', 'throttled', 'unhealthy']);
+    expect(Object.keys(health.jobs).sort()).toEqual([
+      'completed',
+      'failed',
+      'inProgress',
+      'inQueue',
+      'retried',
+    ]);
+    expect(Object.keys(health.workers).sort()).toEqual([
+      'idle',
+      'initializing',
+      'ready',
+      'running',
+      'throttled',
+      'unhealthy',
+    ]);
   });
 
   it('stream with Accept: application/json returns one RunPod poll', async () => {
-    const { id } = (await (await post('/chat/runsync', { input: { sim: { stream: 3, chunkIntervalMs: 0 } } })).json()) as {
+    const { id } = (await (
+      await post('/chat/runsync', { input: { sim: { stream: 3, chunkIntervalMs: 0 } } })
+    ).json()) as {
       id: string;
     };
     const response = await get(`/chat/stream/${id}`, fixture.token, { Accept: 'application/json' });
@@ -146,8 +198,16 @@ describe('routing', () => {
   });
 
   it('refuses an override that is not configured for the surface', async () => {
-    await expectProblem(await post('/chat/run?endpointId=imagesendpoint1', { input: {} }), 403, 'endpoint_not_allowed');
-    await expectProblem(await post('/chat/run?endpointId=..%2F..%2Fhealth', { input: {} }), 403, 'endpoint_not_allowed');
+    await expectProblem(
+      await post('/chat/run?endpointId=imagesendpoint1', { input: {} }),
+      403,
+      'endpoint_not_allowed',
+    );
+    await expectProblem(
+      await post('/chat/run?endpointId=..%2F..%2Fhealth', { input: {} }),
+      403,
+      'endpoint_not_allowed',
+    );
   });
 
   it('answers 404 unknown_surface for a surface that is not configured', async () => {
@@ -155,7 +215,11 @@ describe('routing', () => {
   });
 
   it('answers 400 missing_endpoint_id when a surface has no endpoint for the request', async () => {
-    const problem = await expectProblem(await post('/modelsonly/run', { input: {} }), 400, 'missing_endpoint_id');
+    const problem = await expectProblem(
+      await post('/modelsonly/run', { input: {} }),
+      400,
+      'missing_endpoint_id',
+    );
     expect(problem.detail).toBe('No RunPod endpoint configured for surface modelsonly');
     expect((await post('/modelsonly/run', { input: { model: 'small' } })).status).toBe(200);
   });
@@ -194,12 +258,20 @@ describe('authentication and authorisation', () => {
 
 describe('request validation', () => {
   it('rejects unknown top-level fields and names them', async () => {
-    const problem = await expectProblem(await post('/chat/run', { input: {}, extra: 1 }), 400, 'invalid_request');
+    const problem = await expectProblem(
+      await post('/chat/run', { input: {}, extra: 1 }),
+      400,
+      'invalid_request',
+    );
     expect(problem.detail).toContain('"extra"');
   });
 
   it('rejects a body that is not JSON', async () => {
-    const response = await fetch(`${fixture.base}/chat/run`, { method: 'POST', headers: authHeaders(fixture.token), body: '{' });
+    const response = await fetch(`${fixture.base}/chat/run`, {
+      method: 'POST',
+      headers: authHeaders(fixture.token),
+      body: '{',
+    });
     await expectProblem(response, 400, 'invalid_json');
   });
 
@@ -214,8 +286,16 @@ describe('request validation', () => {
   });
 
   it('rejects a runsync wait outside 1000–300000 ms', async () => {
-    await expectProblem(await post('/chat/runsync?wait=999', { input: {} }), 400, 'invalid_request');
-    await expectProblem(await post('/chat/runsync?wait=300001', { input: {} }), 400, 'invalid_request');
+    await expectProblem(
+      await post('/chat/runsync?wait=999', { input: {} }),
+      400,
+      'invalid_request',
+    );
+    await expectProblem(
+      await post('/chat/runsync?wait=300001', { input: {} }),
+      400,
+      'invalid_request',
+    );
   });
 
   it('answers 413 payload_too_large naming the limit', async () => {
@@ -226,6 +306,10 @@ describe('request validation', () => {
 
   it('answers 404 not_found for a route that does not exist', async () => {
     await expectProblem(await get('/chat/nothing'), 404, 'not_found');
-    await expectProblem(await fetch(`${fixture.base}/chat/health`, { method: 'DELETE' }), 404, 'not_found');
+    await expectProblem(
+      await fetch(`${fixture.base}/chat/health`, { method: 'DELETE' }),
+      404,
+      'not_found',
+    );
   });
 });

@@ -1,12 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authHeaders, type GatewayFixture, startGatewayFixture } from '../helpers/local-gateway-fixture.ts';
+import {
+  authHeaders,
+  type GatewayFixture,
+  startGatewayFixture,
+} from '../helpers/local-gateway-fixture.ts';
 import { outputsOf, readSse } from '../helpers/sse-client.ts';
 
 let fixture: GatewayFixture;
 
 beforeAll(async () => {
   fixture = await startGatewayFixture({
-    settings: { STREAM_KEEPALIVE_MS: '250', STREAM_MAX_DURATION_MS: '8000', STREAM_POLL_WAIT_MS: '2000' },
+    settings: {
+      STREAM_KEEPALIVE_MS: '250',
+      STREAM_MAX_DURATION_MS: '8000',
+      STREAM_POLL_WAIT_MS: '2000',
+    },
   });
 });
 afterAll(async () => {
@@ -27,26 +35,40 @@ function streamUrl(jobId: string): string {
 }
 
 describe('GET /stream as Server-Sent Events', () => {
-  it.each([1, 100, 10_000])('delivers all %i chunks once, in order, with increasing ids', async (count) => {
-    const jobId = await submit({ stream: count, chunkIntervalMs: 0, queueMs: 0 });
-    const read = await readSse(streamUrl(jobId), authHeaders(fixture.token));
+  it.each([1, 100, 10_000])(
+    'delivers all %i chunks once, in order, with increasing ids',
+    async (count) => {
+      const jobId = await submit({ stream: count, chunkIntervalMs: 0, queueMs: 0 });
+      const read = await readSse(streamUrl(jobId), authHeaders(fixture.token));
 
-    expect(read.status).toBe(200);
-    expect(read.headers.get('content-type')).toMatch(/^text\/event-stream/);
-    expect(read.headers.get('cache-control')).toBe('no-cache');
-    expect(read.headers.get('x-accel-buffering')).toBe('no');
-    expect(read.headers.get('x-request-id')).toBeTruthy();
-    const indexes = outputsOf(read).map((output) => (output as { index: number }).index);
-    expect(indexes).toEqual(Array.from({ length: count }, (_, index) => index));
-    const ids = read.events.filter((event) => event.event === 'output').map((event) => Number(event.id));
-    expect(ids).toEqual(Array.from({ length: count }, (_, index) => index + 1));
-    expect(read.events.at(-1)).toMatchObject({ event: 'done', data: { id: jobId, status: 'COMPLETED' } });
-    expect(read.events.filter((event) => event.event === 'done')).toHaveLength(1);
-    expect(read.ended).toBe(true);
-  }, 60_000);
+      expect(read.status).toBe(200);
+      expect(read.headers.get('content-type')).toMatch(/^text\/event-stream/);
+      expect(read.headers.get('cache-control')).toBe('no-cache');
+      expect(read.headers.get('x-accel-buffering')).toBe('no');
+      expect(read.headers.get('x-request-id')).toBeTruthy();
+      const indexes = outputsOf(read).map((output) => (output as { index: number }).index);
+      expect(indexes).toEqual(Array.from({ length: count }, (_, index) => index));
+      const ids = read.events
+        .filter((event) => event.event === 'output')
+        .map((event) => Number(event.id));
+      expect(ids).toEqual(Array.from({ length: count }, (_, index) => index + 1));
+      expect(read.events.at(-1)).toMatchObject({
+        event: 'done',
+        data: { id: jobId, status: 'COMPLETED' },
+      });
+      expect(read.events.filter((event) => event.event === 'done')).toHaveLength(1);
+      expect(read.ended).toBe(true);
+    },
+    60_000,
+  );
 
   it('starts with the job’s status and forwards the first chunk long before the job ends', async () => {
-    const jobId = await submit({ stream: 3, firstChunkDelayMs: 200, chunkIntervalMs: 1000, queueMs: 0 });
+    const jobId = await submit({
+      stream: 3,
+      firstChunkDelayMs: 200,
+      chunkIntervalMs: 1000,
+      queueMs: 0,
+    });
     const read = await readSse(streamUrl(jobId), authHeaders(fixture.token));
 
     expect(read.events[0]).toMatchObject({ event: 'status', data: { id: jobId } });
@@ -68,18 +90,31 @@ describe('GET /stream as Server-Sent Events', () => {
     const jobId = await submit({ queueMs: 300, stream: 2, chunkIntervalMs: 50 });
     const read = await readSse(streamUrl(jobId), authHeaders(fixture.token));
 
-    const statuses = read.events.filter((event) => event.event === 'status').map((event) => (event.data as { status: string }).status);
+    const statuses = read.events
+      .filter((event) => event.event === 'status')
+      .map((event) => (event.data as { status: string }).status);
     expect(statuses).toEqual(['IN_QUEUE', 'IN_PROGRESS']);
   });
 
   it('ends a failed job with done carrying RunPod’s error and timing fields', async () => {
-    const jobId = await submit({ stream: 5, chunkIntervalMs: 20, fail: 'worker exploded', failAfterChunks: 2 });
+    const jobId = await submit({
+      stream: 5,
+      chunkIntervalMs: 20,
+      fail: 'worker exploded',
+      failAfterChunks: 2,
+    });
     const read = await readSse(streamUrl(jobId), authHeaders(fixture.token));
 
     expect(outputsOf(read)).toHaveLength(2);
     expect(read.events.at(-1)).toMatchObject({
       event: 'done',
-      data: { id: jobId, status: 'FAILED', error: 'worker exploded', executionTime: expect.any(Number), delayTime: expect.any(Number) },
+      data: {
+        id: jobId,
+        status: 'FAILED',
+        error: 'worker exploded',
+        executionTime: expect.any(Number),
+        delayTime: expect.any(Number),
+      },
     });
   });
 
@@ -87,7 +122,10 @@ describe('GET /stream as Server-Sent Events', () => {
     const jobId = await submit({ stream: 50, chunkIntervalMs: 100, queueMs: 0 });
     const reading = readSse(streamUrl(jobId), authHeaders(fixture.token));
     await new Promise((resolve) => setTimeout(resolve, 450));
-    await fetch(`${fixture.base}/chat/cancel/${jobId}`, { method: 'POST', headers: authHeaders(fixture.token) });
+    await fetch(`${fixture.base}/chat/cancel/${jobId}`, {
+      method: 'POST',
+      headers: authHeaders(fixture.token),
+    });
     const read = await reading;
 
     expect(outputsOf(read).length).toBeGreaterThan(0);
@@ -106,12 +144,18 @@ describe('GET /stream as Server-Sent Events', () => {
     const jobId = await submit({ stream: 100, chunkIntervalMs: 100, queueMs: 0 });
     const first = await readSse(streamUrl(jobId), authHeaders(fixture.token));
 
-    expect(first.events.at(-1)).toMatchObject({ event: 'timeout', data: { id: jobId, status: 'IN_PROGRESS' } });
+    expect(first.events.at(-1)).toMatchObject({
+      event: 'timeout',
+      data: { id: jobId, status: 'IN_PROGRESS' },
+    });
     expect(first.ended).toBe(true);
     const firstOutputs = outputsOf(first) as { index: number }[];
     expect(firstOutputs.length).toBeGreaterThan(10);
 
-    await fetch(`${fixture.base}/chat/cancel/${jobId}`, { method: 'POST', headers: authHeaders(fixture.token) });
+    await fetch(`${fixture.base}/chat/cancel/${jobId}`, {
+      method: 'POST',
+      headers: authHeaders(fixture.token),
+    });
     const second = await readSse(streamUrl(jobId), authHeaders(fixture.token));
     const secondOutputs = outputsOf(second) as { index: number }[];
     // Nothing delivered twice: the second stream starts where the first stopped.
@@ -125,7 +169,11 @@ describe('GET /stream as Server-Sent Events', () => {
     const simulator = fixture.gateway.simulator;
     if (!simulator) throw new Error('the fixture runs the embedded simulator');
     const jobId = await submit({ stream: 200, chunkIntervalMs: 50, queueMs: 0 });
-    await readSse(streamUrl(jobId), authHeaders(fixture.token), (event) => event.event === 'output');
+    await readSse(
+      streamUrl(jobId),
+      authHeaders(fixture.token),
+      (event) => event.event === 'output',
+    );
     await new Promise((resolve) => setTimeout(resolve, 200));
     const pollsAfterDisconnect = simulator.stats().requests.stream ?? 0;
     await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -134,7 +182,9 @@ describe('GET /stream as Server-Sent Events', () => {
   });
 
   it('answers an unknown job with a 404 problem, not a 200 stream', async () => {
-    const response = await fetch(streamUrl('00000000-0000-0000-0000-000000000000'), { headers: authHeaders(fixture.token) });
+    const response = await fetch(streamUrl('00000000-0000-0000-0000-000000000000'), {
+      headers: authHeaders(fixture.token),
+    });
     expect(response.status).toBe(404);
     expect(response.headers.get('content-type')).toBe('application/problem+json');
     expect(((await response.json()) as { code: string }).code).toBe('upstream_not_found');
@@ -142,7 +192,9 @@ describe('GET /stream as Server-Sent Events', () => {
 
   it('answers 406 when the caller accepts neither event-stream nor JSON', async () => {
     const jobId = await submit({});
-    const response = await fetch(streamUrl(jobId), { headers: authHeaders(fixture.token, { Accept: 'text/html' }) });
+    const response = await fetch(streamUrl(jobId), {
+      headers: authHeaders(fixture.token, { Accept: 'text/html' }),
+    });
     expect(response.status).toBe(406);
   });
 });

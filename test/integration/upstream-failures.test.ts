@@ -1,6 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FAULT_API_KEY, FAULTS, type FaultUpstream, faultRouting, startFaultUpstream } from '../helpers/fault-upstream.ts';
-import { authHeaders, type GatewayFixture, startGatewayFixture } from '../helpers/local-gateway-fixture.ts';
+import {
+  FAULT_API_KEY,
+  FAULTS,
+  type FaultUpstream,
+  faultRouting,
+  startFaultUpstream,
+} from '../helpers/fault-upstream.ts';
+import {
+  authHeaders,
+  type GatewayFixture,
+  startGatewayFixture,
+} from '../helpers/local-gateway-fixture.ts';
 import { outputsOf, readSse } from '../helpers/sse-client.ts';
 
 let upstream: FaultUpstream;
@@ -11,7 +21,11 @@ beforeAll(async () => {
   fixture = await startGatewayFixture({
     routing: faultRouting(),
     upstream: { baseUrl: upstream.baseUrl, apiKey: FAULT_API_KEY },
-    settings: { UPSTREAM_TIMEOUT_MS_RUN: '300', UPSTREAM_TIMEOUT_MS_STATUS: '300', STREAM_POLL_WAIT_MS: '1000' },
+    settings: {
+      UPSTREAM_TIMEOUT_MS_RUN: '300',
+      UPSTREAM_TIMEOUT_MS_STATUS: '300',
+      STREAM_POLL_WAIT_MS: '1000',
+    },
   });
 });
 afterAll(async () => {
@@ -19,7 +33,10 @@ afterAll(async () => {
   await upstream.close();
 });
 
-async function call(operation: 'run' | 'status', endpointId: string): Promise<{ response: Response; body: Record<string, unknown> }> {
+async function call(
+  operation: 'run' | 'status',
+  endpointId: string,
+): Promise<{ response: Response; body: Record<string, unknown> }> {
   const response =
     operation === 'run'
       ? await fetch(`${fixture.base}/fault/run?endpointId=${endpointId}`, {
@@ -27,7 +44,9 @@ async function call(operation: 'run' | 'status', endpointId: string): Promise<{ 
           headers: authHeaders(fixture.token),
           body: JSON.stringify({ input: {} }),
         })
-      : await fetch(`${fixture.base}/fault/status/job-1?endpointId=${endpointId}`, { headers: authHeaders(fixture.token) });
+      : await fetch(`${fixture.base}/fault/status/job-1?endpointId=${endpointId}`, {
+          headers: authHeaders(fixture.token),
+        });
   const text = await response.text();
   return { response, body: JSON.parse(text) as Record<string, unknown> };
 }
@@ -64,7 +83,9 @@ describe('mapping RunPod failures to problems', () => {
 
   it('passes Retry-After on, or a default when RunPod sends none', async () => {
     expect((await call('run', FAULTS.rateLimited)).response.headers.get('retry-after')).toBe('7');
-    expect((await call('run', FAULTS.rateLimitedNoHeader)).response.headers.get('retry-after')).toBe('5');
+    expect(
+      (await call('run', FAULTS.rateLimitedNoHeader)).response.headers.get('retry-after'),
+    ).toBe('5');
   });
 });
 
@@ -86,16 +107,25 @@ describe('retries', () => {
 
 describe('failures while streaming', () => {
   it('ends the stream with event: error when RunPod fails mid-stream', async () => {
-    const read = await readSse(`${fixture.base}/fault/stream/job-1?endpointId=${FAULTS.streamBreaks}`, authHeaders(fixture.token));
+    const read = await readSse(
+      `${fixture.base}/fault/stream/job-1?endpointId=${FAULTS.streamBreaks}`,
+      authHeaders(fixture.token),
+    );
     expect(read.status).toBe(200);
     expect(outputsOf(read)).toEqual([{ index: 0 }]);
     const last = read.events.at(-1);
-    expect(last).toMatchObject({ event: 'error', data: { status: 502, code: 'upstream_error', requestId: expect.any(String) } });
+    expect(last).toMatchObject({
+      event: 'error',
+      data: { status: 502, code: 'upstream_error', requestId: expect.any(String) },
+    });
     expect(read.events.some((event) => event.event === 'done')).toBe(false);
   });
 
   it('waits out a 429 as RunPod’s Retry-After says and loses nothing', async () => {
-    const read = await readSse(`${fixture.base}/fault/stream/job-1?endpointId=${FAULTS.streamRateLimited}`, authHeaders(fixture.token));
+    const read = await readSse(
+      `${fixture.base}/fault/stream/job-1?endpointId=${FAULTS.streamRateLimited}`,
+      authHeaders(fixture.token),
+    );
     expect(outputsOf(read)).toEqual([{ index: 0 }]);
     const done = read.events.at(-1);
     expect(done).toMatchObject({ event: 'done', data: { status: 'COMPLETED' } });

@@ -1,6 +1,10 @@
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { authHeaders, type GatewayFixture, startGatewayFixture } from '../helpers/local-gateway-fixture.ts';
+import {
+  authHeaders,
+  type GatewayFixture,
+  startGatewayFixture,
+} from '../helpers/local-gateway-fixture.ts';
 
 let fixture: GatewayFixture;
 
@@ -15,7 +19,9 @@ async function closedPort(): Promise<number> {
 }
 
 beforeAll(async () => {
-  fixture = await startGatewayFixture({ upstream: { baseUrl: `http://127.0.0.1:${await closedPort()}/v2`, apiKey: 'unused' } });
+  fixture = await startGatewayFixture({
+    upstream: { baseUrl: `http://127.0.0.1:${await closedPort()}/v2`, apiKey: 'unused' },
+  });
 });
 afterAll(async () => {
   await fixture.close();
@@ -32,7 +38,9 @@ it('answers 502 upstream_unreachable when RunPod refuses the connection', async 
 });
 
 it('answers a stream request for an unreachable RunPod with a problem before any byte', async () => {
-  const response = await fetch(`${fixture.base}/chat/stream/job-1`, { headers: authHeaders(fixture.token) });
+  const response = await fetch(`${fixture.base}/chat/stream/job-1`, {
+    headers: authHeaders(fixture.token),
+  });
   expect(response.status).toBe(502);
   expect(response.headers.get('content-type')).toBe('application/problem+json');
 });
