@@ -47,7 +47,7 @@ export class KeyStore {
     } catch {
       throw new Error('Key store is not valid JSON');
     }
-    const result = keyStoreSchema.safeParse(json);
+    const result = keyStoreSchema.safeParse(json, { reportInput: true });
     if (!result.success) {
       throw new Error(`Invalid key store: ${describeIssues(result.error.issues)}`);
     }

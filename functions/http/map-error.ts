@@ -4,6 +4,7 @@ import {
   RunPodNetworkError,
   RunPodTimeoutError,
 } from '../runpod/errors.ts';
+import { retryAfterSeconds } from '../runpod/retry-after.ts';
 import { GatewayError } from './gateway-error.ts';
 
 /** RunPod sends no Retry-After that anyone has captured; its rate windows are 10 s long. */
@@ -74,10 +75,9 @@ function fromHttpError(error: RunPodHttpError): GatewayError {
   }
 }
 
-/** Passes RunPod's Retry-After on when it is a plain number of seconds or an HTTP date. */
+/** Passes RunPod's Retry-After on when it is a number of seconds or an HTTP date. */
 function retryAfterOf(value: string | undefined): string {
-  if (value === undefined) return DEFAULT_RETRY_AFTER_SECONDS;
-  const trimmed = value.trim();
-  if (/^\d{1,6}$/.test(trimmed) || !Number.isNaN(Date.parse(trimmed))) return trimmed;
-  return DEFAULT_RETRY_AFTER_SECONDS;
+  return retryAfterSeconds(value) === undefined
+    ? DEFAULT_RETRY_AFTER_SECONDS
+    : (value ?? '').trim();
 }

@@ -32,7 +32,9 @@ export function authenticate(runtime: GatewayRuntime): MiddlewareObj {
       }
       const token = BEARER.exec(header)?.[1];
       if (token === undefined) {
-        throw unauthorized('The Authorization header must be "Bearer <token>"', true);
+        // RFC 6750 §3.1: no error code when the client used another scheme altogether.
+        const usedBearer = /^Bearer(\s|$)/i.test(header);
+        throw unauthorized('The Authorization header must be "Bearer <token>"', usedBearer);
       }
       const keyStore = await runtime.keyStores.get(runtime.settings.keyStoreRef);
       const key = keyStore.find(token, new Date());

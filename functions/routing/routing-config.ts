@@ -31,7 +31,7 @@ export type SurfaceConfig = z.infer<typeof surfaceSchema>;
 
 /** Validates a routing config; the error names every bad field. Used at synth time and cold start. */
 export function parseRoutingConfig(json: unknown): RoutingConfig {
-  const result = routingConfigSchema.safeParse(json);
+  const result = routingConfigSchema.safeParse(json, { reportInput: true });
   if (!result.success) {
     throw new Error(`Invalid routing config: ${describeIssues(result.error.issues)}`);
   }

@@ -139,7 +139,10 @@ function jsonObjectOf(text: string): Record<string, unknown> {
   return json as Record<string, unknown>;
 }
 
-/** RunPod's own error text (`error` or `message`), cleaned and bounded; never the raw body. */
+/**
+ * RunPod's own error text: `error` or `message` of a JSON body, else the text of a plain one;
+ * control characters removed and bounded, so it is safe to put in a problem's detail.
+ */
 function upstreamMessageOf(text: string): string | undefined {
   let message: unknown;
   try {

@@ -4,6 +4,7 @@ import { toGatewayError } from '../http/map-error.ts';
 import { problemOf } from '../http/problem.ts';
 import { RunPodHttpError, RunPodNetworkError } from '../runpod/errors.ts';
 import { FINAL_JOB_FIELDS, isTerminal, type StreamPoll } from '../runpod/job-status.ts';
+import { retryAfterSeconds } from '../runpod/retry-after.ts';
 import { SSE_KEEP_ALIVE, sseEvent } from './sse-format.ts';
 
 export interface JobStreamSource {
@@ -95,7 +96,8 @@ class JobStreamRelay extends Readable {
     const { jobId, source, initialStatus } = this.#options;
     const signal = this.#abort.signal;
     let status = initialStatus;
-    await this.#send(sseEvent('status', { id: jobId, status }));
+    // A job that has already ended is reported by `done`, after whatever output RunPod holds.
+    if (!isTerminal(status)) await this.#send(sseEvent('status', { id: jobId, status }));
     let refusedRetries = 0;
 
     for (;;) {
@@ -136,10 +138,8 @@ class JobStreamRelay extends Readable {
   /** How long to pause before polling again, or undefined when polling again could lose chunks. */
   #pauseBeforeRetry(error: unknown, refusedRetries: number): number | undefined {
     if (error instanceof RunPodHttpError && error.status === 429) {
-      const seconds = Number(error.retryAfter);
-      return Number.isFinite(seconds) && seconds >= 0
-        ? seconds * 1000
-        : DEFAULT_RATE_LIMIT_PAUSE_MS;
+      const seconds = retryAfterSeconds(error.retryAfter);
+      return seconds === undefined ? DEFAULT_RATE_LIMIT_PAUSE_MS : seconds * 1000;
     }
     if (
       error instanceof RunPodNetworkError &&
