@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { toGatewayError } from '../http/map-error.ts';
 import { problemOf } from '../http/problem.ts';
+import { logger } from '../observability/logger.ts';
 import { RunPodHttpError, RunPodNetworkError } from '../runpod/errors.ts';
 import { FINAL_JOB_FIELDS, isTerminal, type StreamPoll } from '../runpod/job-status.ts';
 import { retryAfterSeconds } from '../runpod/retry-after.ts';
@@ -189,13 +190,21 @@ class JobStreamRelay extends Readable {
     this.#end('error', problem.code);
   }
 
-  /** A bug mid-stream: tell the caller, then fail the body so the runtime reports it too. */
+  /**
+   * A bug mid-stream: tell the caller with `event: error`, log it, and end the body. Failing
+   * the body instead would not reach the runtime's error trailers: middy pipes the body into
+   * the response stream, the pipeline destroys that stream, and the runtime process exits
+   * (Runtime.ExitError), taking the warm execution environment with it.
+   */
   #fail(error: unknown): void {
-    if (this.destroyed) return;
+    if (this.destroyed || this.#finished) return;
     const problem = toGatewayError(error);
+    logger.error('stream relay failed', {
+      requestId: this.#options.requestId,
+      error: error instanceof Error ? error : String(error),
+    });
     this.push(sseEvent('error', problemOf(problem, this.#options.requestId)));
-    this.#finish('error', problem.code);
-    this.destroy(error instanceof Error ? error : new Error(String(error)));
+    this.#end('error', problem.code);
   }
 
   async #send(text: string): Promise<void> {

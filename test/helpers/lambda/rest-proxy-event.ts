@@ -1,0 +1,106 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { API_PREFIX, type Operation, routeFor } from '../../../functions/routes.ts';
+
+export interface RestRequest {
+  readonly operation: Operation;
+  /** @default the route's first method */
+  readonly method?: 'GET' | 'POST';
+  readonly surface: string;
+  readonly jobId?: string;
+  readonly query?: Readonly<Record<string, string>>;
+  /** The caller's headers, in the caller's case (API Gateway REST keeps it). */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** A string is sent as is; anything else as JSON. */
+  readonly body?: unknown;
+  /** API Gateway's request id (`requestContext.requestId`). @default a random UUID */
+  readonly requestId?: string;
+}
+
+const STAGE = 'prod';
+const API_ID = 'a1b2c3d4e5';
+
+/**
+ * The event a regional REST API's Lambda proxy integration (payload format 1.0) sends for a
+ * request on one of the gateway's routes, including the headers API Gateway adds.
+ */
+export function restProxyEvent(request: RestRequest): APIGatewayProxyEvent {
+  const route = routeFor(request.operation);
+  const method = request.method ?? route.methods[0] ?? 'GET';
+  const resource = `${API_PREFIX}${route.path}`;
+  const pathParameters: Record<string, string> = { surface: request.surface };
+  if (request.jobId !== undefined) pathParameters.jobId = request.jobId;
+  const path = resource
+    .replace('{surface}', encodeURIComponent(request.surface))
+    .replace('{jobId}', encodeURIComponent(request.jobId ?? ''));
+  const host = `${API_ID}.execute-api.us-east-1.amazonaws.com`;
+  const headers: Record<string, string> = {
+    Host: host,
+    'User-Agent': 'bundle-tests/1.0',
+    'X-Amzn-Trace-Id': `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${randomBytes(12).toString('hex')}`,
+    'X-Forwarded-For': '203.0.113.7',
+    'X-Forwarded-Port': '443',
+    'X-Forwarded-Proto': 'https',
+    ...request.headers,
+  };
+  const body =
+    request.body === undefined
+      ? null
+      : typeof request.body === 'string'
+        ? request.body
+        : JSON.stringify(request.body);
+  const query =
+    request.query && Object.keys(request.query).length > 0 ? { ...request.query } : null;
+  const requestId = request.requestId ?? randomUUID();
+  return {
+    resource,
+    path,
+    httpMethod: method,
+    headers,
+    multiValueHeaders: Object.fromEntries(
+      Object.entries(headers).map(([name, value]) => [name, [value]]),
+    ),
+    queryStringParameters: query,
+    multiValueQueryStringParameters: query
+      ? Object.fromEntries(Object.entries(query).map(([name, value]) => [name, [value]]))
+      : null,
+    pathParameters,
+    stageVariables: null,
+    body,
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: '123456789012',
+      apiId: API_ID,
+      authorizer: null,
+      domainName: host,
+      domainPrefix: API_ID,
+      extendedRequestId: randomBytes(8).toString('base64url'),
+      httpMethod: method,
+      path: `/${STAGE}${path}`,
+      protocol: 'HTTP/1.1',
+      requestId,
+      requestTime: new Date().toUTCString(),
+      requestTimeEpoch: Date.now(),
+      resourceId: 'abc123',
+      resourcePath: resource,
+      stage: STAGE,
+      identity: {
+        accessKey: null,
+        accountId: null,
+        apiKey: null,
+        apiKeyId: null,
+        caller: null,
+        clientCert: null,
+        cognitoAuthenticationProvider: null,
+        cognitoAuthenticationType: null,
+        cognitoIdentityId: null,
+        cognitoIdentityPoolId: null,
+        principalOrgId: null,
+        sourceIp: '203.0.113.7',
+        user: null,
+        userAgent: 'bundle-tests/1.0',
+        userArn: null,
+      },
+    },
+  };
+}

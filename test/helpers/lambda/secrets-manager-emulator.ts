@@ -1,0 +1,159 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * The one Secrets Manager call the functions make, `GetSecretValue` (AWS JSON 1.1 protocol:
+ * `POST /` with `X-Amz-Target: secretsmanager.GetSecretValue`), served from memory and
+ * counted per secret. Requests are not signature-checked. Point the AWS SDK at it with
+ * `AWS_ENDPOINT_URL_SECRETS_MANAGER`.
+ *
+ * @example
+ * const sm = await startSecretsManager();
+ * sm.putSecret('arn:aws:secretsmanager:us-east-1:123456789012:secret:gw-keys-AbCdEf', '{"keys":[]}');
+ * // … run a function with AWS_ENDPOINT_URL_SECRETS_MANAGER=sm.url
+ * sm.callsOf('arn:aws:secretsmanager:us-east-1:123456789012:secret:gw-keys-AbCdEf'); // 1
+ */
+
+interface StoredSecret {
+  readonly arn: string;
+  readonly name: string;
+  value: string;
+  versionId: string;
+  calls: number;
+}
+
+const COMPLETE_ARN =
+  /^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:)(.+)-[A-Za-z0-9]{6}$/;
+
+export class SecretsManagerEmulator {
+  readonly #server: Server;
+  readonly #secrets: StoredSecret[] = [];
+  readonly #requests: string[] = [];
+
+  constructor(server: Server) {
+    this.#server = server;
+    server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+      this.#handle(request, response).catch((error: unknown) => {
+        reply(response, 500, { __type: 'InternalServiceError', message: String(error) });
+      });
+    });
+  }
+
+  /** e.g. `http://127.0.0.1:41234`, the value of `AWS_ENDPOINT_URL_SECRETS_MANAGER`. */
+  get url(): string {
+    const { port } = this.#server.address() as AddressInfo;
+    return `http://127.0.0.1:${port}`;
+  }
+
+  /** Stores (or rotates) a secret, named by its complete ARN (`…:secret:<name>-<6 chars>`). */
+  putSecret(completeArn: string, value: string): void {
+    const match = COMPLETE_ARN.exec(completeArn);
+    if (!match) throw new Error(`Not a complete secret ARN: ${completeArn}`);
+    const existing = this.#secrets.find((secret) => secret.arn === completeArn);
+    if (existing) {
+      existing.value = value;
+      existing.versionId = randomUUID();
+      return;
+    }
+    this.#secrets.push({
+      arn: completeArn,
+      name: match[2] ?? '',
+      value,
+      versionId: randomUUID(),
+      calls: 0,
+    });
+  }
+
+  /** How many `GetSecretValue` calls asked for this secret (by complete ARN). */
+  callsOf(completeArn: string): number {
+    return this.#secrets.find((secret) => secret.arn === completeArn)?.calls ?? 0;
+  }
+
+  /** The `X-Amz-Target` of every request received, in order. */
+  get requests(): readonly string[] {
+    return this.#requests;
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#server.close(() => resolve());
+      this.#server.closeAllConnections();
+    });
+  }
+
+  async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const target = String(request.headers['x-amz-target'] ?? '');
+    this.#requests.push(target);
+    const text = await readText(request);
+    if (request.method !== 'POST' || target !== 'secretsmanager.GetSecretValue') {
+      return reply(response, 400, {
+        __type: 'UnknownOperationException',
+        message: `This emulator only serves GetSecretValue, got "${target}"`,
+      });
+    }
+    let secretId: unknown;
+    try {
+      secretId = (JSON.parse(text) as { SecretId?: unknown }).SecretId;
+    } catch {
+      return reply(response, 400, {
+        __type: 'SerializationException',
+        message: 'Body is not JSON',
+      });
+    }
+    const secret = typeof secretId === 'string' ? this.#find(secretId) : undefined;
+    if (!secret) {
+      return reply(response, 400, {
+        __type: 'ResourceNotFoundException',
+        message: "Secrets Manager can't find the specified secret.",
+      });
+    }
+    secret.calls++;
+    reply(response, 200, {
+      ARN: secret.arn,
+      Name: secret.name,
+      SecretString: secret.value,
+      VersionId: secret.versionId,
+      VersionStages: ['AWSCURRENT'],
+      CreatedDate: Math.floor(Date.now() / 1000),
+    });
+  }
+
+  /** Secrets Manager accepts the complete ARN, the partial ARN (without the suffix) or the name. */
+  #find(secretId: string): StoredSecret | undefined {
+    return this.#secrets.find(
+      (secret) =>
+        secret.arn === secretId ||
+        secret.name === secretId ||
+        secret.arn.slice(0, -'-AbCdEf'.length) === secretId,
+    );
+  }
+}
+
+export async function startSecretsManager(): Promise<SecretsManagerEmulator> {
+  const server = createServer();
+  const emulator = new SecretsManagerEmulator(server);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  return emulator;
+}
+
+function readText(request: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    request.on('data', (part: Buffer) => parts.push(part));
+    request.once('end', () => resolve(Buffer.concat(parts).toString('utf8')));
+    request.once('error', reject);
+  });
+}
+
+function reply(response: ServerResponse, status: number, body: Record<string, unknown>): void {
+  if (response.headersSent) return;
+  response.writeHead(status, {
+    'Content-Type': 'application/x-amz-json-1.1',
+    'x-amzn-RequestId': randomUUID(),
+  });
+  response.end(JSON.stringify(body));
+}
