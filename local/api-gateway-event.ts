@@ -7,54 +7,68 @@ export interface RouteMatch {
   readonly pathParameters: Record<string, string>;
 }
 
-/** An HTTP request as API Gateway's REST proxy integration (payload v1) hands it to Lambda. */
-export function apiGatewayEventOf(
-  request: IncomingMessage,
-  url: URL,
-  match: RouteMatch,
-  body: Buffer,
-  stage: string,
-): APIGatewayProxyEvent {
+/** What a REST proxy event is made of; everything else is API Gateway's boilerplate. */
+export interface RestProxyRequest {
+  readonly method: string;
+  /** The route's resource, e.g. `/v1/runpod/{surface}/status/{jobId}`. */
+  readonly resource: string;
+  readonly path: string;
+  readonly pathParameters: Record<string, string>;
+  /** Header name/value pairs in the caller's case; repeated names keep every value. */
+  readonly headers?: ReadonlyArray<readonly [string, string]>;
+  readonly query?: ReadonlyArray<readonly [string, string]>;
+  readonly body?: string | null;
+  /** @default a random UUID */
+  readonly requestId?: string;
+  /** @default '127.0.0.1' */
+  readonly sourceIp?: string;
+  /** @default 'local' */
+  readonly stage?: string;
+}
+
+/** The event API Gateway's REST proxy integration (payload v1) hands to Lambda. */
+export function restProxyEvent(request: RestProxyRequest): APIGatewayProxyEvent {
   const headers: Record<string, string> = {};
   const multiValueHeaders: Record<string, string[]> = {};
-  for (let index = 0; index < request.rawHeaders.length; index += 2) {
-    const name = request.rawHeaders[index] ?? '';
-    const value = request.rawHeaders[index + 1] ?? '';
+  for (const [name, value] of request.headers ?? []) {
     headers[name] = value;
     multiValueHeaders[name] = [...(multiValueHeaders[name] ?? []), value];
   }
   const query: Record<string, string> = {};
   const multiValueQuery: Record<string, string[]> = {};
-  for (const [name, value] of url.searchParams) {
+  for (const [name, value] of request.query ?? []) {
     query[name] = value;
     multiValueQuery[name] = [...(multiValueQuery[name] ?? []), value];
   }
   const hasQuery = Object.keys(query).length > 0;
-  const method = request.method ?? 'GET';
+  const stage = request.stage ?? 'local';
+  const userAgent = Object.entries(headers).find(
+    ([name]) => name.toLowerCase() === 'user-agent',
+  )?.[1];
   return {
-    resource: match.resource,
-    path: url.pathname,
-    httpMethod: method,
+    resource: request.resource,
+    path: request.path,
+    httpMethod: request.method,
     headers,
     multiValueHeaders,
     queryStringParameters: hasQuery ? query : null,
     multiValueQueryStringParameters: hasQuery ? multiValueQuery : null,
-    pathParameters: match.pathParameters,
+    pathParameters: request.pathParameters,
     stageVariables: null,
-    body: body.length > 0 ? body.toString('utf8') : null,
+    body: request.body ?? null,
     isBase64Encoded: false,
     requestContext: {
       accountId: '000000000000',
       apiId: 'local',
       authorizer: null,
-      protocol: `HTTP/${request.httpVersion}`,
-      httpMethod: method,
-      path: `/${stage}${url.pathname}`,
+      protocol: 'HTTP/1.1',
+      httpMethod: request.method,
+      path: `/${stage}${request.path}`,
       stage,
-      requestId: randomUUID(),
+      requestId: request.requestId ?? randomUUID(),
       requestTimeEpoch: Date.now(),
       resourceId: 'local',
-      resourcePath: match.resource,
+      resourcePath: request.resource,
       identity: {
         accessKey: null,
         accountId: null,
@@ -67,11 +81,36 @@ export function apiGatewayEventOf(
         cognitoIdentityId: null,
         cognitoIdentityPoolId: null,
         principalOrgId: null,
-        sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
+        sourceIp: request.sourceIp ?? '127.0.0.1',
         user: null,
-        userAgent: request.headers['user-agent'] ?? null,
+        userAgent: userAgent ?? null,
         userArn: null,
       },
     },
   };
+}
+
+/** An HTTP request received by the local runtime, as API Gateway would hand it to Lambda. */
+export function apiGatewayEventOf(
+  request: IncomingMessage,
+  url: URL,
+  match: RouteMatch,
+  body: Buffer,
+  stage: string,
+): APIGatewayProxyEvent {
+  const headers: [string, string][] = [];
+  for (let index = 0; index < request.rawHeaders.length; index += 2) {
+    headers.push([request.rawHeaders[index] ?? '', request.rawHeaders[index + 1] ?? '']);
+  }
+  return restProxyEvent({
+    method: request.method ?? 'GET',
+    resource: match.resource,
+    path: url.pathname,
+    pathParameters: match.pathParameters,
+    headers,
+    query: [...url.searchParams],
+    body: body.length > 0 ? body.toString('utf8') : null,
+    sourceIp: request.socket.remoteAddress,
+    stage,
+  });
 }

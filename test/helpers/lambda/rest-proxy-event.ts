@@ -1,6 +1,7 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { API_PREFIX, type Operation, routeFor } from '../../../functions/routes.ts';
+import { restProxyEvent as buildEvent } from '../../../local/api-gateway-event.ts';
 
 export interface RestRequest {
   readonly operation: Operation;
@@ -49,58 +50,17 @@ export function restProxyEvent(request: RestRequest): APIGatewayProxyEvent {
       : typeof request.body === 'string'
         ? request.body
         : JSON.stringify(request.body);
-  const query =
-    request.query && Object.keys(request.query).length > 0 ? { ...request.query } : null;
-  const requestId = request.requestId ?? randomUUID();
-  return {
+  const event = buildEvent({
+    method,
     resource,
     path,
-    httpMethod: method,
-    headers,
-    multiValueHeaders: Object.fromEntries(
-      Object.entries(headers).map(([name, value]) => [name, [value]]),
-    ),
-    queryStringParameters: query,
-    multiValueQueryStringParameters: query
-      ? Object.fromEntries(Object.entries(query).map(([name, value]) => [name, [value]]))
-      : null,
     pathParameters,
-    stageVariables: null,
+    headers: Object.entries(headers),
+    query: Object.entries(request.query ?? {}),
     body,
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: '123456789012',
-      apiId: API_ID,
-      authorizer: null,
-      domainName: host,
-      domainPrefix: API_ID,
-      extendedRequestId: randomBytes(8).toString('base64url'),
-      httpMethod: method,
-      path: `/${STAGE}${path}`,
-      protocol: 'HTTP/1.1',
-      requestId,
-      requestTime: new Date().toUTCString(),
-      requestTimeEpoch: Date.now(),
-      resourceId: 'abc123',
-      resourcePath: resource,
-      stage: STAGE,
-      identity: {
-        accessKey: null,
-        accountId: null,
-        apiKey: null,
-        apiKeyId: null,
-        caller: null,
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
-        sourceIp: '203.0.113.7',
-        user: null,
-        userAgent: 'bundle-tests/1.0',
-        userArn: null,
-      },
-    },
-  };
+    requestId: request.requestId,
+    sourceIp: '203.0.113.7',
+    stage: STAGE,
+  });
+  return { ...event, requestContext: { ...event.requestContext, apiId: API_ID, domainName: host } };
 }

@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { type KeyEntry, sha256Hex } from '../../../functions/auth/key-store.ts';
 import type { GatewayResponse } from '../../../functions/http/response.ts';
 import type { GatewayContext } from '../../../functions/middleware/request-state.ts';
+import { restProxyEvent } from '../../../local/api-gateway-event.ts';
 import { type CapturedOutput, captureOutput } from '../../helpers/unit/captured-output.ts';
 import {
   type LocalHttpServer,
@@ -87,54 +88,17 @@ function eventOf(parts: EventParts): APIGatewayProxyEvent {
   const path = parts.path ?? 'health';
   const headers: Record<string, string> = { Accept: 'application/json', ...parts.headers };
   if (parts.token !== undefined) headers.Authorization = `Bearer ${parts.token}`;
-  const requestId = `req-${++requestCount}`;
-  return {
+  return restProxyEvent({
+    method,
     resource: `/v1/runpod/{surface}/${path}`,
     path: `/v1/runpod/${surface}/${path}`,
-    httpMethod: method,
-    headers,
-    multiValueHeaders: Object.fromEntries(
-      Object.entries(headers).map(([name, value]) => [name, [value]]),
-    ),
-    queryStringParameters: parts.query ?? null,
-    multiValueQueryStringParameters: parts.query
-      ? Object.fromEntries(Object.entries(parts.query).map(([name, value]) => [name, [value]]))
-      : null,
     pathParameters: { surface },
-    stageVariables: null,
+    headers: Object.entries(headers),
+    query: Object.entries(parts.query ?? {}),
     body: parts.body ?? null,
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'unitapi',
-      authorizer: null,
-      protocol: 'HTTP/1.1',
-      httpMethod: method,
-      path: `/prod/v1/runpod/${surface}/${path}`,
-      stage: 'prod',
-      requestId,
-      requestTimeEpoch: Date.now(),
-      resourceId: 'res',
-      resourcePath: `/v1/runpod/{surface}/${path}`,
-      identity: {
-        accessKey: null,
-        accountId: null,
-        apiKey: null,
-        apiKeyId: null,
-        caller: null,
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
-        sourceIp: '203.0.113.7',
-        user: null,
-        userAgent: 'unit-test',
-        userArn: null,
-      },
-    },
-  };
+    requestId: `req-${++requestCount}`,
+    stage: 'prod',
+  });
 }
 
 function contextOf(): GatewayContext {
