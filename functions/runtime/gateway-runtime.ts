@@ -29,7 +29,7 @@ export function createGatewayRuntime(operation: Operation, env = process.env): G
   } catch (error) {
     throw new Error(`Cannot read routing config ${settings.routingConfigPath}`, { cause: error });
   }
-  return {
+  const runtime: GatewayRuntime = {
     operation,
     settings,
     routing: parseRoutingConfig(routingJson),
@@ -47,4 +47,10 @@ export function createGatewayRuntime(operation: Operation, env = process.env): G
     }),
     client: new RunPodClient(settings.runpodBaseUrl),
   };
+  // Read both secrets now, side by side, while the runtime is still starting: the first
+  // request then finds them cached instead of reading them one after the other. A failure
+  // here is logged by the cache and retried by the first request that needs the secret.
+  runtime.keyStores.get(settings.keyStoreRef).catch(() => undefined);
+  runtime.runpodApiKeys.get(settings.runpodApiKeyRef).catch(() => undefined);
+  return runtime;
 }
