@@ -1,0 +1,205 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import type { Operation } from '../functions/routes.ts';
+
+/**
+ * The invocations the Lambda sections send: one realistic API Gateway REST proxy event per
+ * operation (the headers a client behind API Gateway arrives with), the upstream request each
+ * operation makes (for the warm baseline), and the key store that admits the bench's token.
+ */
+export const SURFACE = 'chat';
+/** The `chat` surface's default endpoint in config/routing.json. */
+export const ENDPOINT_ID = 'chatendpoint01';
+export const JOB_ID = '5c6b2a44-7c61-4b0e-9f5e-8d2f3a1b9c0d-u1';
+export const RUNPOD_API_KEY = 'rpa_BENCHMARKKEY0000000000000000000000000000';
+const SUBMIT_BODY = JSON.stringify({
+  input: { prompt: 'Write a haiku about latency.', max_tokens: 64 },
+});
+
+export interface BenchCredentials {
+  readonly token: string;
+  /** The key store document (`{"keys":[…]}`) holding the token's digest. */
+  readonly keyStore: string;
+}
+
+export function benchCredentials(): BenchCredentials {
+  const token = `rpg_${randomBytes(32).toString('base64url')}`;
+  const sha256 = createHash('sha256').update(token, 'utf8').digest('hex');
+  const keyStore = JSON.stringify({
+    keys: [{ id: 'bench', sha256, surfaces: ['*'], createdAt: '2026-01-01T00:00:00.000Z' }],
+  });
+  return { token, keyStore };
+}
+
+interface OperationCall {
+  readonly method: 'GET' | 'POST';
+  /** Below `/v1/runpod/{surface}`. */
+  readonly path: string;
+  readonly pathParameters: Record<string, string>;
+  readonly body: string | null;
+  readonly accept: string;
+  /** What the function sends to RunPod: method and path below the endpoint. */
+  readonly upstream: {
+    readonly method: 'GET' | 'POST';
+    readonly path: string;
+    readonly body?: string;
+  };
+}
+
+const CALLS: Readonly<Record<Operation, OperationCall>> = {
+  run: {
+    method: 'POST',
+    path: '/run',
+    pathParameters: {},
+    body: SUBMIT_BODY,
+    accept: 'application/json',
+    upstream: { method: 'POST', path: 'run', body: SUBMIT_BODY },
+  },
+  runsync: {
+    method: 'POST',
+    path: '/runsync',
+    pathParameters: {},
+    body: SUBMIT_BODY,
+    accept: 'application/json',
+    upstream: { method: 'POST', path: 'runsync', body: SUBMIT_BODY },
+  },
+  status: {
+    method: 'GET',
+    path: `/status/${JOB_ID}`,
+    pathParameters: { jobId: JOB_ID },
+    body: null,
+    accept: 'application/json',
+    upstream: { method: 'GET', path: `status/${JOB_ID}` },
+  },
+  // One poll answered as JSON: the SSE relay is measured by the streaming section.
+  stream: {
+    method: 'GET',
+    path: `/stream/${JOB_ID}`,
+    pathParameters: { jobId: JOB_ID },
+    body: null,
+    accept: 'application/json',
+    upstream: { method: 'GET', path: `stream/${JOB_ID}` },
+  },
+  cancel: {
+    method: 'POST',
+    path: `/cancel/${JOB_ID}`,
+    pathParameters: { jobId: JOB_ID },
+    body: null,
+    accept: 'application/json',
+    upstream: { method: 'POST', path: `cancel/${JOB_ID}` },
+  },
+  retry: {
+    method: 'POST',
+    path: `/retry/${JOB_ID}`,
+    pathParameters: { jobId: JOB_ID },
+    body: null,
+    accept: 'application/json',
+    upstream: { method: 'POST', path: `retry/${JOB_ID}` },
+  },
+  'purge-queue': {
+    method: 'POST',
+    path: '/purge-queue',
+    pathParameters: {},
+    body: null,
+    accept: 'application/json',
+    upstream: { method: 'POST', path: 'purge-queue' },
+  },
+  health: {
+    method: 'GET',
+    path: '/health',
+    pathParameters: {},
+    body: null,
+    accept: 'application/json',
+    upstream: { method: 'GET', path: 'health' },
+  },
+};
+
+/** The REST proxy event API Gateway hands the operation's function. */
+export function eventOf(operation: Operation, token: string): APIGatewayProxyEvent {
+  const call = CALLS[operation];
+  const path = `/v1/runpod/${SURFACE}${call.path}`;
+  const resource = `/v1/runpod/{surface}${call.path.replace(JOB_ID, '{jobId}')}`;
+  const headers: Record<string, string> = {
+    Accept: call.accept,
+    'Accept-Encoding': 'gzip, deflate, br',
+    Authorization: `Bearer ${token}`,
+    'CloudFront-Forwarded-Proto': 'https',
+    'CloudFront-Is-Desktop-Viewer': 'true',
+    'CloudFront-Viewer-Country': 'DE',
+    Host: 'abcdef1234.execute-api.us-east-1.amazonaws.com',
+    'User-Agent': 'python-requests/2.32.3',
+    Via: '2.0 0123456789abcdef0123456789abcdef.cloudfront.net (CloudFront)',
+    'X-Amz-Cf-Id': 'Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4',
+    'X-Amzn-Trace-Id': 'Root=1-67a1b2c3-0123456789abcdef01234567',
+    'X-Forwarded-For': '203.0.113.7, 130.176.0.1',
+    'X-Forwarded-Port': '443',
+    'X-Forwarded-Proto': 'https',
+  };
+  if (call.body !== null) headers['Content-Type'] = 'application/json';
+  const multiValueHeaders = Object.fromEntries(
+    Object.entries(headers).map(([name, value]) => [name, [value]]),
+  );
+  return {
+    resource,
+    path,
+    httpMethod: call.method,
+    headers,
+    multiValueHeaders,
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    pathParameters: { surface: SURFACE, ...call.pathParameters },
+    stageVariables: null,
+    body: call.body,
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'abcdef1234',
+      authorizer: null,
+      protocol: 'HTTP/1.1',
+      httpMethod: call.method,
+      path: `/prod${path}`,
+      stage: 'prod',
+      requestId: 'c0ffee00-0000-4000-8000-000000000001',
+      requestTimeEpoch: 1_767_225_600_000,
+      resourceId: 'abc123',
+      resourcePath: resource,
+      identity: {
+        accessKey: null,
+        accountId: null,
+        apiKey: null,
+        apiKeyId: null,
+        caller: null,
+        clientCert: null,
+        cognitoAuthenticationProvider: null,
+        cognitoAuthenticationType: null,
+        cognitoIdentityId: null,
+        cognitoIdentityPoolId: null,
+        principalOrgId: null,
+        sourceIp: '203.0.113.7',
+        user: null,
+        userAgent: 'python-requests/2.32.3',
+        userArn: null,
+      },
+    },
+  };
+}
+
+/** The request the operation's function makes upstream, as the warm baseline makes it with `fetch`. */
+export function upstreamRequestOf(
+  operation: Operation,
+  upstreamBaseUrl: string,
+): { url: string; method: string; headers: Record<string, string>; body?: string } {
+  const { upstream } = CALLS[operation];
+  const headers: Record<string, string> = {
+    Authorization: `Bearer ${RUNPOD_API_KEY}`,
+    Accept: 'application/json',
+    'User-Agent': 'runpod-gateway/0.1',
+  };
+  if (upstream.body !== undefined) headers['Content-Type'] = 'application/json';
+  return {
+    url: `${upstreamBaseUrl}/${ENDPOINT_ID}/${upstream.path}`,
+    method: upstream.method,
+    headers,
+    ...(upstream.body === undefined ? {} : { body: upstream.body }),
+  };
+}

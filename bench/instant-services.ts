@@ -1,0 +1,166 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { epochNow } from './processes.ts';
+
+/**
+ * The loopback services cold-start and warm-overhead runs talk to, answering at once:
+ * a RunPod-shaped upstream (canned answers, no job engine) and a Secrets-Manager-compatible
+ * `GetSecretValue` endpoint (AWS JSON 1.1, what `AWS_ENDPOINT_URL_SECRETS_MANAGER` points at).
+ */
+export interface InstantService {
+  readonly url: string;
+  /** Requests served so far. */
+  readonly requests: () => number;
+  /** Arrival times (epoch ms) of the requests received between `from` and `to`. */
+  arrivalsBetween(from: number, to: number): number[];
+  close(): Promise<void>;
+}
+
+/** Keeps the arrival time of the last requests, for cold-start timelines. */
+class Arrivals {
+  readonly #times: number[] = [];
+  record(): void {
+    this.#times.push(epochNow());
+    if (this.#times.length > 1000) this.#times.splice(0, 500);
+  }
+  between(from: number, to: number): number[] {
+    return this.#times.filter((time) => time >= from && time <= to);
+  }
+}
+
+const JOB_ID = 'bench-job-0001-u1';
+
+/** Each RunPod operation's answer, by the path segment after the endpoint id. */
+const ANSWERS: Readonly<Record<string, string>> = {
+  run: JSON.stringify({ id: JOB_ID, status: 'IN_QUEUE' }),
+  runsync: JSON.stringify({
+    id: JOB_ID,
+    status: 'COMPLETED',
+    delayTime: 12,
+    executionTime: 34,
+    output: { text: 'hello' },
+  }),
+  status: JSON.stringify({
+    id: JOB_ID,
+    status: 'COMPLETED',
+    delayTime: 12,
+    executionTime: 34,
+    output: { text: 'hello' },
+  }),
+  stream: JSON.stringify({ status: 'COMPLETED', stream: [{ output: { text: 'hello' } }] }),
+  cancel: JSON.stringify({ id: JOB_ID, status: 'CANCELLED' }),
+  retry: JSON.stringify({ id: JOB_ID, status: 'IN_QUEUE' }),
+  'purge-queue': JSON.stringify({ removed: 0, status: 'completed' }),
+  health: JSON.stringify({
+    jobs: { completed: 1, failed: 0, inProgress: 0, inQueue: 0, retried: 0 },
+    workers: { idle: 2, initializing: 0, ready: 2, running: 0, throttled: 0, unhealthy: 0 },
+  }),
+};
+
+async function listen(server: Server): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+function drain(request: IncomingMessage, then: (body: string) => void): void {
+  const parts: Buffer[] = [];
+  request.on('data', (part: Buffer) => parts.push(part));
+  request.once('end', () => then(Buffer.concat(parts).toString('utf8')));
+}
+
+function reply(response: ServerResponse, status: number, contentType: string, body: string): void {
+  response.writeHead(status, {
+    'Content-Type': contentType,
+    'Content-Length': Buffer.byteLength(body),
+  });
+  response.end(body);
+}
+
+/** `GET|POST /v2/{endpointId}/{operation}[/{jobId}]` → the operation's canned answer. */
+export async function startInstantUpstream(): Promise<InstantService> {
+  let count = 0;
+  const arrivals = new Arrivals();
+  const server = createServer((request, response) => {
+    count++;
+    arrivals.record();
+    drain(request, () => {
+      const operation = (request.url ?? '').split('?')[0]?.split('/')[3] ?? '';
+      const answer = ANSWERS[operation];
+      if (answer === undefined) reply(response, 404, 'application/json', '{"error":"not found"}');
+      else reply(response, 200, 'application/json', answer);
+    });
+  });
+  const origin = await listen(server);
+  return {
+    url: `${origin}/v2`,
+    requests: () => count,
+    arrivalsBetween: (from, to) => arrivals.between(from, to),
+    close: () => closeServer(server),
+  };
+}
+
+/** Serves `GetSecretValue` for the given secrets (by complete ARN); no signature check. */
+export async function startInstantSecretsManager(
+  secrets: Readonly<Record<string, string>>,
+): Promise<InstantService> {
+  let count = 0;
+  const arrivals = new Arrivals();
+  const server = createServer((request, response) => {
+    count++;
+    arrivals.record();
+    drain(request, (text) => {
+      let secretId: unknown;
+      try {
+        secretId = (JSON.parse(text) as { SecretId?: unknown }).SecretId;
+      } catch {
+        secretId = undefined;
+      }
+      const value = typeof secretId === 'string' ? secrets[secretId] : undefined;
+      if (
+        request.headers['x-amz-target'] !== 'secretsmanager.GetSecretValue' ||
+        value === undefined
+      ) {
+        reply(
+          response,
+          400,
+          'application/x-amz-json-1.1',
+          JSON.stringify({
+            __type: 'ResourceNotFoundException',
+            message: "Secrets Manager can't find the specified secret.",
+          }),
+        );
+        return;
+      }
+      reply(
+        response,
+        200,
+        'application/x-amz-json-1.1',
+        JSON.stringify({
+          ARN: secretId,
+          Name: String(secretId).split(':').at(-1),
+          SecretString: value,
+          VersionId: '00000000-0000-4000-8000-000000000000',
+          VersionStages: ['AWSCURRENT'],
+          CreatedDate: 1_700_000_000,
+        }),
+      );
+    });
+  });
+  const url = await listen(server);
+  return {
+    url,
+    requests: () => count,
+    arrivalsBetween: (from, to) => arrivals.between(from, to),
+    close: () => closeServer(server),
+  };
+}

@@ -1,0 +1,413 @@
+import { execFileSync } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { dirname } from 'node:path';
+import { OPERATIONS } from '../functions/routes.ts';
+import type { BundleSizeResult } from './bundle-size.ts';
+import type { ColdRunner, ColdStartResult, ColdVariant } from './cold-start.ts';
+import type { E2eTarget, LocalE2eResult } from './local-e2e.ts';
+import { PROJECT_ROOT } from './processes.ts';
+import { round } from './stats.ts';
+import type { StreamingResult } from './streaming.ts';
+import type { WarmOverheadResult } from './warm-overhead.ts';
+
+/** The budgets of the performance issue, checked against each run. */
+export const BUDGETS = {
+  bundleBytes: 150_000,
+  coldStartAddedMs: 15,
+  warmAddedUsP50: 150,
+  e2eThroughputRatioC64: 0.8,
+  e2eAddedP50MsC1: 0.15,
+  streamLagP50Ms: 50,
+  streamLagP99Ms: 250,
+  streamPollsPerChunk: 1.1,
+  streamIdlePollsPer5s: 1,
+} as const;
+
+export interface MachineInfo {
+  /** The commit measured, and whether functions/, local/, infra/ or config/ had uncommitted changes. */
+  readonly git: { readonly commit: string; readonly dirty: boolean };
+  readonly node: string;
+  readonly platform: string;
+  readonly cpuModel: string;
+  readonly cpus: number;
+  readonly memoryGiB: number;
+  /** 1-minute load average when the run started: how busy the shared machine was. */
+  readonly loadAverage1m: number;
+  /** The same when it ended. */
+  readonly loadAverage1mAtEnd?: number;
+  readonly date: string;
+}
+
+export interface BenchResults {
+  readonly machine: MachineInfo;
+  readonly run: {
+    readonly mode: 'full' | 'quick';
+    readonly sections: readonly string[];
+    readonly durationSeconds: number;
+    readonly synthSeconds: number | undefined;
+  };
+  readonly budgets: readonly BudgetCheck[];
+  readonly bundleSize?: BundleSizeResult;
+  readonly coldStart?: ColdStartResult;
+  readonly warmOverhead?: WarmOverheadResult;
+  readonly localE2e?: LocalE2eResult;
+  readonly streaming?: StreamingResult;
+}
+
+export interface BudgetCheck {
+  readonly id: string;
+  readonly budget: string;
+  readonly measured: string;
+  readonly pass: boolean;
+}
+
+function gitInfo(): MachineInfo['git'] {
+  const run = (args: string[]) =>
+    execFileSync('git', args, {
+      cwd: PROJECT_ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+  try {
+    return {
+      commit: run(['rev-parse', '--short=12', 'HEAD']),
+      dirty: run(['status', '--porcelain', '--', 'functions', 'local', 'infra', 'config']) !== '',
+    };
+  } catch {
+    return { commit: 'unknown', dirty: false };
+  }
+}
+
+export function machineInfo(): MachineInfo {
+  const processors = cpus();
+  return {
+    git: gitInfo(),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    cpuModel: processors[0]?.model.trim() ?? 'unknown',
+    cpus: processors.length,
+    memoryGiB: round(totalmem() / 2 ** 30, 1),
+    loadAverage1m: round(loadavg()[0] ?? Number.NaN, 2),
+    date: new Date().toISOString(),
+  };
+}
+
+/** What the sections measured (each present when it ran). */
+export type BenchSections = Omit<BenchResults, 'machine' | 'run' | 'budgets'>;
+
+export function evaluateBudgets(results: BenchSections): BudgetCheck[] {
+  const checks: BudgetCheck[] = [];
+  const add = (id: string, budget: string, measured: string, pass: boolean) => {
+    checks.push({ id, budget, measured, pass });
+  };
+  if (results.bundleSize) {
+    const largest = [...results.bundleSize.rows].sort((a, b) => b.bytes - a.bytes)[0];
+    if (largest) {
+      add(
+        'bundle.size',
+        `≤ ${BUDGETS.bundleBytes / 1000} KB per function, AWS SDK excluded`,
+        `largest ${kb(largest.bytes)} (${largest.operation}); SDK ${results.bundleSize.rows.every((row) => row.awsSdkExternal) ? 'external in every bundle' : 'BUNDLED in some'}`,
+        results.bundleSize.rows.every((row) => row.bytes <= BUDGETS.bundleBytes),
+      );
+    }
+  }
+  for (const [runner, result] of Object.entries(results.coldStart?.runners ?? {})) {
+    const rows = Object.entries(result.operations).filter(([label]) => isOperation(label));
+    const worst = rows.sort((a, b) => b[1].addedMsP50 - a[1].addedMsP50)[0];
+    if (!worst) continue;
+    add(
+      `coldStart.${runner}`,
+      `≤ floor + ${BUDGETS.coldStartAddedMs} ms (median, ${runnerName(runner as ColdRunner)})`,
+      `worst +${worst[1].addedMsP50} ms (${worst[0]}); floor ${result.baseline.totalMs.p50} ms`,
+      rows.every(([, row]) => row.addedMsP50 <= BUDGETS.coldStartAddedMs),
+    );
+  }
+  const deployed = results.warmOverhead?.variants[0];
+  if (deployed) {
+    const rows = Object.entries(deployed.operations).filter(([label]) => isOperation(label));
+    const worst = [...rows].sort((a, b) => b[1].addedUsP50 - a[1].addedUsP50)[0];
+    if (worst) {
+      add(
+        'warm.addedP50',
+        `≤ ${BUDGETS.warmAddedUsP50} µs added at p50 (log level ${deployed.logLevel})`,
+        `worst +${worst[1].addedUsP50} µs (${worst[0]})`,
+        rows.every(([, row]) => row.addedUsP50 <= BUDGETS.warmAddedUsP50),
+      );
+    }
+  }
+  const separate = results.localE2e?.setups.separate;
+  for (const row of separate?.concurrency ?? []) {
+    if (row.connections >= 64) {
+      add(
+        `e2e.throughput.c${row.connections}`,
+        `≥ ${BUDGETS.e2eThroughputRatioC64}× minimal proxy req/s at c=${row.connections}`,
+        `${row.gatewayToProxyThroughput}× (${row.targets.gateway?.perSecond} vs ${row.targets.proxy?.perSecond} req/s; CPU/request ratio ${row.gatewayToProxyCpu}×)`,
+        row.gatewayToProxyThroughput >= BUDGETS.e2eThroughputRatioC64,
+      );
+    }
+    if (row.connections === 1) {
+      add(
+        'e2e.addedP50.c1',
+        `≤ ${BUDGETS.e2eAddedP50MsC1} ms added p50 over minimal proxy at c=1`,
+        `+${row.gatewayAddedP50Ms} ms (${row.targets.gateway?.p50Ms} vs ${row.targets.proxy?.p50Ms} ms)`,
+        row.gatewayAddedP50Ms <= BUDGETS.e2eAddedP50MsC1,
+      );
+    }
+  }
+  for (const scenario of results.streaming?.scenarios ?? []) {
+    const name = `${scenario.streams}×${scenario.chunksPerStream}@${scenario.chunkIntervalMs}ms`;
+    add(
+      `stream.lag.${name}`,
+      `chunk lag p50 ≤ ${BUDGETS.streamLagP50Ms} ms, p99 ≤ ${BUDGETS.streamLagP99Ms} ms (${name})`,
+      `p50 ${scenario.gateway.lagMs.p50} ms, p99 ${scenario.gateway.lagMs.p99} ms`,
+      scenario.gateway.lagMs.p50 <= BUDGETS.streamLagP50Ms &&
+        scenario.gateway.lagMs.p99 <= BUDGETS.streamLagP99Ms,
+    );
+    add(
+      `stream.polls.${name}`,
+      `≤ ${BUDGETS.streamPollsPerChunk} upstream polls per chunk while flowing (${name})`,
+      `${scenario.gateway.pollsPerChunk} /stream polls per chunk`,
+      scenario.gateway.pollsPerChunk <= BUDGETS.streamPollsPerChunk,
+    );
+  }
+  if (results.streaming) {
+    const idle = results.streaming.idle;
+    add(
+      'stream.idlePolls',
+      `≤ ${BUDGETS.streamIdlePollsPer5s} poll per 5 s while idle`,
+      `${idle.pollsPer5s} per 5 s (${idle.streamPolls} in ${idle.windowSeconds} s)`,
+      idle.pollsPer5s <= BUDGETS.streamIdlePollsPer5s,
+    );
+  }
+  return checks;
+}
+
+function isOperation(label: string): boolean {
+  return (OPERATIONS as readonly string[]).includes(label);
+}
+
+/** PASS/FAIL for the product's own functions; a compared copy is shown, not judged. */
+function verdict(label: string, pass: boolean): string {
+  if (!isOperation(label)) return pass ? '(within)' : '(over)';
+  return pass ? 'PASS' : 'FAIL';
+}
+
+function runnerName(runner: ColdRunner): string {
+  return runner === 'ric' ? 'aws-lambda-ric' : 'import harness';
+}
+
+function kb(bytes: number): string {
+  return `${(bytes / 1000).toFixed(1)} KB`;
+}
+
+function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = headers.map((header, column) =>
+    Math.max(header.length, ...rows.map((row) => (row[column] ?? '').length)),
+  );
+  const line = (cells: readonly string[]) =>
+    `| ${cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join(' | ')} |`;
+  return [
+    line(headers),
+    `|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`,
+    ...rows.map(line),
+  ].join('\n');
+}
+
+const n = (value: number | undefined, digits = 1) =>
+  value === undefined || Number.isNaN(value) ? '—' : value.toFixed(digits);
+const signed = (value: number, digits = 1) => `${value >= 0 ? '+' : ''}${value.toFixed(digits)}`;
+
+/** The report as Markdown tables (printed, and pasted into docs/performance.md). */
+export function renderReport(results: BenchResults): string {
+  const parts: string[] = [];
+  const { machine, run } = results;
+  parts.push(
+    `Commit ${machine.git.commit}${machine.git.dirty ? ' (with uncommitted changes)' : ''} · Node ${machine.node} · ${machine.cpus} × ${machine.cpuModel} · ${machine.memoryGiB} GiB · load ${machine.loadAverage1m} at start, ${machine.loadAverage1mAtEnd ?? '?'} at end · ${machine.date} · ${run.mode} run, ${run.durationSeconds} s`,
+  );
+
+  if (results.bundleSize) {
+    parts.push(
+      '### Bundle size (cdk synth output, minified ESM)',
+      table(
+        ['function', 'index.mjs', 'gzip', '@aws-sdk', 'if SDK bundled', 'largest inputs'],
+        results.bundleSize.rows.map((row) => [
+          row.operation,
+          kb(row.bytes),
+          kb(row.gzipBytes),
+          row.awsSdkExternal ? `external (${row.externalImports.join(', ')})` : 'bundled',
+          kb(row.bytesWithAwsSdk),
+          row.topInputs
+            .slice(0, 4)
+            .map((input) => `${input.name} ${kb(input.bytes)}`)
+            .join(', '),
+        ]),
+      ),
+    );
+  }
+
+  for (const [runner, result] of Object.entries(results.coldStart?.runners ?? {})) {
+    const isRic = runner === 'ric';
+    const cells = (row: ColdVariant) => [
+      n(row.totalMs.p50),
+      n(row.totalMs.p90),
+      n(row.bootMsP50),
+      ...(isRic ? [] : [n(row.initMsP50)]),
+      n(row.invokeMsP50),
+      `${n(row.timelineP50.loadedToFirstSecret)} / ${n(row.timelineP50.secretCalls, 0)} × ${n(row.timelineP50.firstToLastSecret)} / ${n(row.timelineP50.lastSecretToUpstream)} / ${n(row.timelineP50.upstreamToResponse)}`,
+    ];
+    parts.push(
+      `### Cold start, ${runnerName(runner as ColdRunner)} (spawn → first response; ${result.rounds} rounds; ms)`,
+      table(
+        [
+          'function',
+          'p50',
+          'p90',
+          isRic ? 'spawn→1st poll' : 'node boot',
+          ...(isRic ? [] : ['module load']),
+          'first invoke',
+          '→1st secret / calls × 1st→last / →upstream / →response',
+          'added p50',
+          'budget',
+        ],
+        [
+          ['baseline (SM client + 1 secret + 1 fetch)', ...cells(result.baseline), '—', ''],
+          ...Object.entries(result.operations).map(([label, row]) => [
+            label,
+            ...cells(row),
+            signed(row.addedMsP50),
+            verdict(label, row.addedMsP50 <= BUDGETS.coldStartAddedMs),
+          ]),
+        ],
+      ),
+    );
+  }
+
+  for (const variant of results.warmOverhead?.variants ?? []) {
+    parts.push(
+      `### Warm overhead, log level ${variant.logLevel} (${variant.invocationsPerVariant} invocations each; µs per invocation)`,
+      table(
+        [
+          'function',
+          'baseline p50',
+          'ours p50',
+          'added p50',
+          'baseline p99',
+          'ours p99',
+          'baseline inv/s',
+          'ours inv/s',
+          'budget',
+        ],
+        Object.entries(variant.operations).map(([label, row]) => [
+          label,
+          n(row.baselineUs.p50),
+          n(row.gatewayUs.p50),
+          signed(row.addedUsP50),
+          n(row.baselineUs.p99),
+          n(row.gatewayUs.p99),
+          String(row.baselinePerSecond),
+          String(row.gatewayPerSecond),
+          verdict(label, row.addedUsP50 <= BUDGETS.warmAddedUsP50),
+        ]),
+      ),
+    );
+  }
+
+  for (const [setup, result] of Object.entries(results.localE2e?.setups ?? {})) {
+    const rows: string[][] = [];
+    for (const row of result.concurrency) {
+      for (const [target, measure] of Object.entries(row.targets)) {
+        const name = target as E2eTarget;
+        const isGateway = name.startsWith('gateway');
+        rows.push([
+          String(row.connections),
+          target,
+          String(measure.perSecond),
+          n(measure.p50Ms, 3),
+          n(measure.p99Ms, 3),
+          n(measure.cpuUsPerRequest, 0),
+          isGateway ? `${n(row.throughputOverProxy[name], 2)}× proxy` : '',
+          isGateway ? `${signed(row.addedP50MsOverProxy[name] ?? Number.NaN, 3)} ms` : '',
+        ]);
+      }
+    }
+    parts.push(
+      `### Local end-to-end, ${setup === 'separate' ? 'simulator in its own process (budgeted)' : "npm start's embedded simulator (informational)"} — ${results.localE2e?.durationSeconds} s × ${results.localE2e?.repetitions} runs, medians`,
+      table(
+        [
+          'conns',
+          'target',
+          'req/s',
+          'p50 ms',
+          'p99 ms',
+          'CPU µs/req',
+          'req/s vs proxy (paired)',
+          'added p50 vs proxy',
+        ],
+        rows,
+      ),
+    );
+  }
+
+  if (results.streaming) {
+    parts.push(
+      '### Streaming (SSE through the gateway vs direct long-poll of the simulator; ms)',
+      table(
+        [
+          'scenario',
+          'path',
+          'lag p50',
+          'lag p99',
+          'lag max',
+          'first byte',
+          'first chunk',
+          '/stream polls per chunk',
+          'upstream calls per chunk',
+        ],
+        results.streaming.scenarios.flatMap((scenario) =>
+          (['gateway', 'direct'] as const).map((path) => {
+            const measure = scenario[path];
+            return [
+              `${scenario.streams} stream(s) × ${scenario.chunksPerStream} chunks @ ${scenario.chunkIntervalMs} ms`,
+              path,
+              n(measure.lagMs.p50, 2),
+              n(measure.lagMs.p99, 2),
+              n(measure.lagMs.max, 2),
+              n(measure.ttfbMs, 1),
+              n(measure.ttfcMs, 1),
+              n(measure.pollsPerChunk, 3),
+              n(measure.upstreamCallsPerChunk, 3),
+            ];
+          }),
+        ),
+      ),
+      `Idle job: ${results.streaming.idle.streamPolls} upstream polls in ${results.streaming.idle.windowSeconds} s = ${results.streaming.idle.pollsPer5s} per 5 s (long-poll wait ${results.streaming.idle.pollWaitMs} ms).`,
+    );
+  }
+
+  parts.push(
+    '### Budgets',
+    table(
+      ['budget', 'measured', 'result'],
+      results.budgets.map((check) => [check.budget, check.measured, check.pass ? 'PASS' : 'FAIL']),
+    ),
+  );
+  return parts.join('\n\n');
+}
+
+/** Writes the results with keys sorted at every level, so two runs diff line by line. */
+export async function writeResults(path: string, results: BenchResults): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, `${JSON.stringify(sortKeys(results), null, 2)}\n`);
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([, item]) => item !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([key, item]) => [key, sortKeys(item)]),
+  );
+}

@@ -1,0 +1,351 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createKey } from '../local/key-file.ts';
+import type { SimulatorStats } from '../local/simulator/index.ts';
+import { ENDPOINT_ID, SURFACE } from './events.ts';
+import {
+  baseEnv,
+  epochNow,
+  ipcRequest,
+  OUT_DIR,
+  type ServerProcess,
+  sleep,
+  startServerProcess,
+  tsxArgs,
+} from './processes.ts';
+import { median, percentile, round } from './stats.ts';
+
+/**
+ * Streaming: jobs that yield N chunks at a fixed pace, read through the gateway's SSE route
+ * (`npm start`'s server → simulator, separate processes) and, as the floor, by a client that
+ * long-polls the simulator's `/stream` directly with the gateway's own `wait`. Lag is the client's
+ * receive time minus the simulator's `producedAt` for that chunk (both epoch ms). Upstream polls
+ * are the simulator's `/stream` request count. An idle job (queued for longer than the window)
+ * measures polls per 5 s on a gateway + simulator pair of its own, while the busy runs go on.
+ */
+export interface StreamRunMeasure {
+  readonly chunks: number;
+  readonly lagMs: { readonly p50: number; readonly p99: number; readonly max: number };
+  /** Request sent → first chunk received. */
+  readonly ttfcMs: number;
+  /** Request sent → first byte of any kind (the SSE `status` event; the first poll's answer for direct). */
+  readonly ttfbMs: number;
+  /** `/stream` requests the simulator received per chunk delivered. */
+  readonly pollsPerChunk: number;
+  /** Every upstream request (`/stream` + `/status`) per chunk delivered. */
+  readonly upstreamCallsPerChunk: number;
+}
+
+export interface StreamScenarioResult {
+  readonly streams: number;
+  readonly chunksPerStream: number;
+  readonly chunkIntervalMs: number;
+  readonly repetitions: number;
+  /** Medians over repetitions (lag percentiles pooled over all chunks of a repetition). */
+  readonly gateway: StreamRunMeasure;
+  readonly direct: StreamRunMeasure;
+  /** Median over repetitions of (gateway lag p50 − direct lag p50). */
+  readonly addedLagP50Ms: number;
+  readonly addedTtfcMs: number;
+}
+
+export interface StreamingResult {
+  readonly scenarios: readonly StreamScenarioResult[];
+  readonly idle: {
+    readonly windowSeconds: number;
+    readonly streamPolls: number;
+    readonly pollsPer5s: number;
+    /** The gateway's long-poll hold (STREAM_POLL_WAIT_MS default). */
+    readonly pollWaitMs: number;
+  };
+}
+
+export interface StreamingOptions {
+  readonly scenarios: readonly {
+    streams: number;
+    chunks: number;
+    intervalMs: number;
+    repetitions: number;
+  }[];
+  readonly idleWindowSeconds: number;
+  readonly log: (line: string) => void;
+}
+
+const QUEUE_MS = 200;
+/** The gateway's default (functions/config/settings.ts DEFAULT_STREAM_POLL_WAIT_MS); the direct client uses the same. */
+const POLL_WAIT_MS = 10_000;
+const GATEWAY_READY = /listening on (http:\/\/[^\s]+)/;
+
+interface Pair {
+  readonly simulator: ServerProcess;
+  readonly gatewayUrl: string;
+  readonly simulatorUrl: string;
+  readonly simKey: string;
+  readonly token: string;
+}
+
+interface ChunkArrival {
+  readonly index: number;
+  readonly at: number;
+}
+
+interface ReadOutcome {
+  readonly jobId: string;
+  readonly sentAt: number;
+  readonly firstByteAt: number;
+  readonly arrivals: readonly ChunkArrival[];
+}
+
+export async function measureStreaming(options: StreamingOptions): Promise<StreamingResult> {
+  const processes: ServerProcess[] = [];
+  try {
+    const busy = await startPair('busy', processes);
+    const idlePair = await startPair('idle', processes);
+    const idle = measureIdle(idlePair, options.idleWindowSeconds);
+    const scenarios: StreamScenarioResult[] = [];
+    for (const scenario of options.scenarios) {
+      // Unmeasured warm-up of both paths.
+      await runScenario(busy, 'gateway', scenario.streams, 5, scenario.intervalMs);
+      await runScenario(busy, 'direct', scenario.streams, 5, scenario.intervalMs);
+      const runs = { gateway: [] as StreamRunMeasure[], direct: [] as StreamRunMeasure[] };
+      for (let repetition = 0; repetition < scenario.repetitions; repetition++) {
+        const order =
+          repetition % 2 === 0
+            ? (['direct', 'gateway'] as const)
+            : (['gateway', 'direct'] as const);
+        for (const path of order) {
+          runs[path].push(
+            await runScenario(busy, path, scenario.streams, scenario.chunks, scenario.intervalMs),
+          );
+        }
+      }
+      const result: StreamScenarioResult = {
+        streams: scenario.streams,
+        chunksPerStream: scenario.chunks,
+        chunkIntervalMs: scenario.intervalMs,
+        repetitions: scenario.repetitions,
+        gateway: medianOf(runs.gateway),
+        direct: medianOf(runs.direct),
+        addedLagP50Ms: round(
+          median(
+            runs.gateway.map((run, index) => run.lagMs.p50 - (runs.direct[index]?.lagMs.p50 ?? 0)),
+          ),
+          2,
+        ),
+        addedTtfcMs: round(
+          median(runs.gateway.map((run, index) => run.ttfcMs - (runs.direct[index]?.ttfcMs ?? 0))),
+          2,
+        ),
+      };
+      scenarios.push(result);
+      options.log(
+        `  stream ${scenario.streams}×${scenario.chunks} chunks @${scenario.intervalMs} ms: gateway lag p50 ${result.gateway.lagMs.p50} p99 ${result.gateway.lagMs.p99} ms, ${result.gateway.pollsPerChunk} polls/chunk; direct lag p50 ${result.direct.lagMs.p50} p99 ${result.direct.lagMs.p99} ms`,
+      );
+    }
+    const idleResult = await idle;
+    options.log(
+      `  stream idle: ${idleResult.streamPolls} polls in ${idleResult.windowSeconds} s → ${idleResult.pollsPer5s} per 5 s`,
+    );
+    return { scenarios, idle: idleResult };
+  } finally {
+    for (const started of processes.reverse()) await started.stop();
+  }
+}
+
+async function startPair(name: string, processes: ServerProcess[]): Promise<Pair> {
+  const keysFile = join(OUT_DIR, `stream-${name}-keys.json`);
+  await rm(keysFile, { force: true });
+  const { token } = await createKey(keysFile, {
+    id: 'bench',
+    surfaces: ['*'],
+    description: 'npm run bench',
+  });
+  const simKey = `sim_${crypto.randomUUID()}`;
+  const simulator = await startServerProcess({
+    name: `stream-${name}-simulator`,
+    args: tsxArgs('bench/servers/simulator-main.ts'),
+    env: baseEnv({ SIM_API_KEY: simKey, SIM_WORKERS: '64' }),
+    readyPattern: /listening at (http:\/\/[^\s]+)/,
+    ipc: true,
+  });
+  processes.push(simulator);
+  const gateway = await startServerProcess({
+    name: `stream-${name}-gateway`,
+    args: tsxArgs('local/main.ts'),
+    env: baseEnv({
+      PORT: '0',
+      RUNPOD_BASE_URL: simulator.ready,
+      RUNPOD_API_KEY: simKey,
+      GATEWAY_KEYS_FILE: keysFile,
+    }),
+    readyPattern: GATEWAY_READY,
+  });
+  processes.push(gateway);
+  return { simulator, gatewayUrl: gateway.ready, simulatorUrl: simulator.ready, simKey, token };
+}
+
+async function statsOf(pair: Pair): Promise<SimulatorStats> {
+  return (await ipcRequest<{ stats: SimulatorStats }>(pair.simulator.child, { type: 'stats' }))
+    .stats;
+}
+
+async function submit(pair: Pair, sim: Record<string, number>): Promise<string> {
+  // Jobs are submitted to the simulator directly: only the stream is under test.
+  const response = await fetch(`${pair.simulatorUrl}/${ENDPOINT_ID}/run`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${pair.simKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ input: { sim } }),
+  });
+  const body = (await response.json()) as { id?: string };
+  if (!response.ok || typeof body.id !== 'string')
+    throw new Error(`submit failed: ${response.status}`);
+  return body.id;
+}
+
+async function runScenario(
+  pair: Pair,
+  path: 'gateway' | 'direct',
+  streams: number,
+  chunks: number,
+  intervalMs: number,
+): Promise<StreamRunMeasure> {
+  const before = (await statsOf(pair)).requests;
+  const jobIds = await Promise.all(
+    Array.from({ length: streams }, () =>
+      submit(pair, { stream: chunks, chunkIntervalMs: intervalMs, queueMs: QUEUE_MS }),
+    ),
+  );
+  const reads = await Promise.all(
+    jobIds.map((jobId) => (path === 'gateway' ? readSse(pair, jobId) : readDirect(pair, jobId))),
+  );
+  const stats = await statsOf(pair);
+  const lags: number[] = [];
+  const ttfcs: number[] = [];
+  const ttfbs: number[] = [];
+  let delivered = 0;
+  for (const read of reads) {
+    const produced = stats.chunks[read.jobId]?.producedAt ?? [];
+    if (read.arrivals.length !== chunks)
+      throw new Error(
+        `${path}: job ${read.jobId} delivered ${read.arrivals.length} of ${chunks} chunks`,
+      );
+    for (const arrival of read.arrivals) {
+      const producedAt = produced[arrival.index];
+      if (producedAt === undefined)
+        throw new Error(`no producedAt for chunk ${arrival.index} of ${read.jobId}`);
+      lags.push(arrival.at - producedAt);
+    }
+    delivered += read.arrivals.length;
+    ttfcs.push((read.arrivals[0]?.at ?? Number.NaN) - read.sentAt);
+    ttfbs.push(read.firstByteAt - read.sentAt);
+  }
+  const streamPolls = (stats.requests.stream ?? 0) - (before.stream ?? 0);
+  const statusCalls = (stats.requests.status ?? 0) - (before.status ?? 0);
+  return {
+    chunks: delivered,
+    lagMs: {
+      p50: round(percentile(lags, 50), 2),
+      p99: round(percentile(lags, 99), 2),
+      max: round(Math.max(...lags), 2),
+    },
+    ttfcMs: round(median(ttfcs), 2),
+    ttfbMs: round(median(ttfbs), 2),
+    pollsPerChunk: round(streamPolls / delivered, 3),
+    upstreamCallsPerChunk: round((streamPolls + statusCalls) / delivered, 3),
+  };
+}
+
+/** Reads the gateway's SSE stream to its `done` event, timing each `output` event's arrival. */
+async function readSse(pair: Pair, jobId: string): Promise<ReadOutcome> {
+  const sentAt = epochNow();
+  const response = await fetch(`${pair.gatewayUrl}/v1/runpod/${SURFACE}/stream/${jobId}`, {
+    headers: { authorization: `Bearer ${pair.token}`, accept: 'text/event-stream' },
+  });
+  if (!response.ok || !response.body)
+    throw new Error(`SSE open failed: ${response.status} ${await response.text()}`);
+  const arrivals: ChunkArrival[] = [];
+  let firstByteAt = 0;
+  let buffer = '';
+  const decoder = new TextDecoder();
+  for await (const part of response.body) {
+    const at = epochNow();
+    if (firstByteAt === 0) firstByteAt = at;
+    buffer += decoder.decode(part as Uint8Array, { stream: true });
+    for (let boundary = buffer.indexOf('\n\n'); boundary >= 0; boundary = buffer.indexOf('\n\n')) {
+      const block = buffer.slice(0, boundary);
+      buffer = buffer.slice(boundary + 2);
+      const event = /^event: (.*)$/m.exec(block)?.[1];
+      const data = /^data: (.*)$/m.exec(block)?.[1];
+      if (event === 'output' && data !== undefined) {
+        arrivals.push({ index: (JSON.parse(data) as { index: number }).index, at });
+      } else if (event === 'error' || event === 'timeout') {
+        throw new Error(`stream ${jobId} ended with ${event}: ${data}`);
+      }
+    }
+  }
+  return { jobId, sentAt, firstByteAt, arrivals };
+}
+
+/** The floor: long-polls the simulator's `/stream` with the gateway's `wait` until the job ends. */
+async function readDirect(pair: Pair, jobId: string): Promise<ReadOutcome> {
+  const sentAt = epochNow();
+  const arrivals: ChunkArrival[] = [];
+  let firstByteAt = 0;
+  for (;;) {
+    const response = await fetch(
+      `${pair.simulatorUrl}/${ENDPOINT_ID}/stream/${jobId}?wait=${POLL_WAIT_MS}`,
+      {
+        headers: { authorization: `Bearer ${pair.simKey}`, accept: 'application/json' },
+      },
+    );
+    const text = await response.text();
+    const at = epochNow();
+    if (firstByteAt === 0) firstByteAt = at;
+    if (!response.ok) throw new Error(`direct poll failed: ${response.status} ${text}`);
+    const poll = JSON.parse(text) as { status: string; stream?: { output: { index: number } }[] };
+    for (const item of poll.stream ?? []) arrivals.push({ index: item.output.index, at });
+    if (['COMPLETED', 'FAILED', 'CANCELLED', 'TIMED_OUT'].includes(poll.status)) break;
+  }
+  return { jobId, sentAt, firstByteAt, arrivals };
+}
+
+/** Opens the SSE stream of a job that stays queued, and counts the gateway's polls over the window. */
+async function measureIdle(pair: Pair, windowSeconds: number): Promise<StreamingResult['idle']> {
+  const jobId = await submit(pair, { stream: 1, queueMs: (windowSeconds + 60) * 1000 });
+  const abort = new AbortController();
+  const response = await fetch(`${pair.gatewayUrl}/v1/runpod/${SURFACE}/stream/${jobId}`, {
+    headers: { authorization: `Bearer ${pair.token}`, accept: 'text/event-stream' },
+    signal: abort.signal,
+  });
+  const reader = response.body?.getReader();
+  await reader?.read(); // the `status` event: the relay is running and its first poll is out
+  await sleep(100);
+  const before = (await statsOf(pair)).requests.stream ?? 0;
+  await sleep(windowSeconds * 1000);
+  const after = (await statsOf(pair)).requests.stream ?? 0;
+  abort.abort();
+  await reader?.cancel().catch(() => undefined);
+  const streamPolls = after - before;
+  return {
+    windowSeconds,
+    streamPolls,
+    pollsPer5s: round((streamPolls * 5) / windowSeconds, 3),
+    pollWaitMs: POLL_WAIT_MS,
+  };
+}
+
+function medianOf(runs: readonly StreamRunMeasure[]): StreamRunMeasure {
+  const of = (pick: (run: StreamRunMeasure) => number) => round(median(runs.map(pick)), 3);
+  return {
+    chunks: of((run) => run.chunks),
+    lagMs: {
+      p50: of((run) => run.lagMs.p50),
+      p99: of((run) => run.lagMs.p99),
+      max: of((run) => run.lagMs.max),
+    },
+    ttfcMs: of((run) => run.ttfcMs),
+    ttfbMs: of((run) => run.ttfbMs),
+    pollsPerChunk: of((run) => run.pollsPerChunk),
+    upstreamCallsPerChunk: of((run) => run.upstreamCallsPerChunk),
+  };
+}

@@ -1,0 +1,170 @@
+import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import type { BuiltHarness } from './build-harness.ts';
+import { roundSummary } from './cold-start.ts';
+import { benchCredentials, eventOf, RUNPOD_API_KEY, upstreamRequestOf } from './events.ts';
+import { startInstantSecretsManager, startInstantUpstream } from './instant-services.ts';
+import { lambdaEnvironment } from './lambda-env.ts';
+import { logFileOf, NODE, tailOf } from './processes.ts';
+import { median, medianPairedDelta, round, type Summary, summarize } from './stats.ts';
+import { type FunctionUnderTest, KEY_STORE_SECRET_ARN, RUNPOD_KEY_SECRET_ARN } from './synth.ts';
+
+/**
+ * Warm overhead: each synthesized handler invoked over and over in one process (a warm execution
+ * environment) against the instant upstream, in blocks alternating with a baseline that makes the
+ * operation's upstream request with `fetch` directly. What the gateway adds per request (auth,
+ * routing, validation, serialization, logging) is the difference of the two.
+ */
+export interface WarmOperation {
+  readonly baselineUs: Summary;
+  readonly gatewayUs: Summary;
+  /**
+   * Median over block pairs of (gateway block p50 − baseline block p50), µs: each pair ran back to
+   * back in the same process, so drift of the shared machine cancels out.
+   */
+  readonly addedUsP50: number;
+  /** p99(gateway) − p99(baseline), in microseconds. */
+  readonly addedUsP99: number;
+  /** Median over blocks of invocations per second (sequential, one at a time). */
+  readonly baselinePerSecond: number;
+  readonly gatewayPerSecond: number;
+}
+
+export interface WarmVariantResult {
+  /** `POWERTOOLS_LOG_LEVEL` the functions ran with. */
+  readonly logLevel: string;
+  readonly invocationsPerVariant: number;
+  /** By label: the operation, or `<operation> (compare)` for a compared copy. */
+  readonly operations: Readonly<Record<string, WarmOperation>>;
+}
+
+export interface WarmOverheadResult {
+  /** As deployed (the template's log level), then any comparison levels. */
+  readonly variants: readonly WarmVariantResult[];
+}
+
+interface WarmReport {
+  readonly times: { readonly baseline: number[]; readonly gateway: number[] };
+  readonly rates: { readonly baseline: number[]; readonly gateway: number[] };
+}
+
+export async function measureWarmOverhead(options: {
+  readonly functions: readonly FunctionUnderTest[];
+  readonly harness: BuiltHarness;
+  readonly warmup: number;
+  readonly blocks: number;
+  readonly blockSize: number;
+  /** Log levels to run, the first being the template's (as deployed). */
+  readonly logLevels: readonly (string | undefined)[];
+  readonly log: (line: string) => void;
+}): Promise<WarmOverheadResult> {
+  const credentials = benchCredentials();
+  const upstream = await startInstantUpstream();
+  const secretsManager = await startInstantSecretsManager({
+    [KEY_STORE_SECRET_ARN]: credentials.keyStore,
+    [RUNPOD_KEY_SECRET_ARN]: RUNPOD_API_KEY,
+  });
+  const variants: WarmVariantResult[] = [];
+  try {
+    for (const logLevel of options.logLevels) {
+      const operations: Record<string, WarmOperation> = {};
+      let effectiveLevel = logLevel ?? '';
+      for (const fn of options.functions) {
+        const { operation } = fn;
+        effectiveLevel =
+          logLevel ?? fn.environment.POWERTOOLS_LOG_LEVEL ?? 'INFO (Powertools default)';
+        const env = {
+          ...lambdaEnvironment({
+            functionName: `bench-${operation}`,
+            taskRoot: fn.assetDir,
+            memorySize: fn.memorySize,
+            templateEnvironment: fn.environment,
+            upstreamBaseUrl: upstream.url,
+            secretsManagerUrl: secretsManager.url,
+            overrides: logLevel === undefined ? {} : { POWERTOOLS_LOG_LEVEL: logLevel },
+          }),
+          BENCH_TASK_ROOT: fn.assetDir,
+          BENCH_EVENT: JSON.stringify(eventOf(operation, credentials.token)),
+          BENCH_BASELINE_REQUEST: JSON.stringify(upstreamRequestOf(operation, upstream.url)),
+          BENCH_WARMUP: String(options.warmup),
+          BENCH_BLOCKS: String(options.blocks),
+          BENCH_BLOCK_SIZE: String(options.blockSize),
+        };
+        const report = await runWarmHarness(
+          options.harness.warmHarness,
+          fn.assetDir,
+          env,
+          `${fn.label.replace(/\W+/g, '-')}-${logLevel ?? 'template'}`,
+        );
+        const baselineUs = summarize(report.times.baseline.map((ms) => ms * 1000));
+        const gatewayUs = summarize(report.times.gateway.map((ms) => ms * 1000));
+        const addedUsP50 = round(
+          medianPairedDelta(
+            blockMedians(report.times.gateway, options.blockSize),
+            blockMedians(report.times.baseline, options.blockSize),
+          ) * 1000,
+          1,
+        );
+        operations[fn.label] = {
+          baselineUs: roundSummary(baselineUs, 1),
+          gatewayUs: roundSummary(gatewayUs, 1),
+          addedUsP50,
+          addedUsP99: round(gatewayUs.p99 - baselineUs.p99, 1),
+          baselinePerSecond: Math.round(median(report.rates.baseline)),
+          gatewayPerSecond: Math.round(median(report.rates.gateway)),
+        };
+        options.log(
+          `  warm ${fn.label} (log level ${effectiveLevel}): +${addedUsP50} µs p50 (${round(baselineUs.p50, 1)} → ${round(gatewayUs.p50, 1)} µs)`,
+        );
+      }
+      variants.push({
+        logLevel: effectiveLevel,
+        invocationsPerVariant: options.blocks * options.blockSize,
+        operations,
+      });
+    }
+  } finally {
+    await upstream.close();
+    await secretsManager.close();
+  }
+  return { variants };
+}
+
+function runWarmHarness(
+  script: string,
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  name: string,
+): Promise<WarmReport> {
+  return new Promise((resolve, reject) => {
+    // The function's log lines go to a file: nothing in the bench's process has to drain them
+    // while the instant upstream (in this process) answers the function.
+    const logFile = logFileOf(`warm-${name}`);
+    const log = openSync(logFile, 'w');
+    const child = spawn(NODE, [script], { cwd, env, stdio: ['ignore', log, log, 'pipe'] });
+    closeSync(log);
+    let report = '';
+    const channel = child.stdio[3];
+    if (!channel || !('on' in channel)) {
+      reject(new Error('no report channel'));
+      return;
+    }
+    channel.on('data', (part: Buffer) => {
+      report += part.toString('utf8');
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      if (code !== 0 || report === '')
+        reject(new Error(`warm run of ${name} failed (exit ${code}):\n${tailOf(logFile)}`));
+      else resolve(JSON.parse(report) as WarmReport);
+    });
+  });
+}
+
+/** The median of each consecutive block of `size` times. */
+function blockMedians(times: readonly number[], size: number): number[] {
+  const medians: number[] = [];
+  for (let start = 0; start + size <= times.length; start += size)
+    medians.push(median(times.slice(start, start + size)));
+  return medians;
+}
