@@ -32,13 +32,17 @@ export function restProxyEvent(request: RestProxyRequest): APIGatewayProxyEvent 
   const multiValueHeaders: Record<string, string[]> = {};
   for (const [name, value] of request.headers ?? []) {
     headers[name] = value;
-    multiValueHeaders[name] = [...(multiValueHeaders[name] ?? []), value];
+    const values = multiValueHeaders[name];
+    if (values) values.push(value);
+    else multiValueHeaders[name] = [value];
   }
   const query: Record<string, string> = {};
   const multiValueQuery: Record<string, string[]> = {};
   for (const [name, value] of request.query ?? []) {
     query[name] = value;
-    multiValueQuery[name] = [...(multiValueQuery[name] ?? []), value];
+    const values = multiValueQuery[name];
+    if (values) values.push(value);
+    else multiValueQuery[name] = [value];
   }
   const hasQuery = Object.keys(query).length > 0;
   const stage = request.stage ?? 'local';

@@ -15,6 +15,8 @@ import {
 /** API Gateway refuses request payloads above 10 MB before any Lambda runs. */
 const API_GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
 
+const EMPTY_BODY = Buffer.alloc(0);
+
 export type OperationHandlers = Readonly<Record<Operation, unknown>>;
 
 interface CompiledRoute {
@@ -146,6 +148,14 @@ function matchRoute(
 
 /** The body, or undefined once it passes API Gateway's hard limit (the rest is discarded). */
 async function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
+  // Most reads (status, stream, health) carry no body: skip the stream machinery for them.
+  if (
+    request.headers['content-length'] === undefined &&
+    request.headers['transfer-encoding'] === undefined
+  ) {
+    request.resume();
+    return EMPTY_BODY;
+  }
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request) {
