@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import type { Operation } from '../functions/routes.ts';
+import { restProxyEvent } from '../local/api-gateway-event.ts';
 
 /**
  * The invocations the Lambda sections send: one realistic API Gateway REST proxy event per
@@ -136,52 +137,17 @@ export function eventOf(operation: Operation, token: string): APIGatewayProxyEve
     'X-Forwarded-Proto': 'https',
   };
   if (call.body !== null) headers['Content-Type'] = 'application/json';
-  const multiValueHeaders = Object.fromEntries(
-    Object.entries(headers).map(([name, value]) => [name, [value]]),
-  );
-  return {
+  return restProxyEvent({
+    method: call.method,
     resource,
     path,
-    httpMethod: call.method,
-    headers,
-    multiValueHeaders,
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
     pathParameters: { surface: SURFACE, ...call.pathParameters },
-    stageVariables: null,
+    headers: Object.entries(headers),
     body: call.body,
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'abcdef1234',
-      authorizer: null,
-      protocol: 'HTTP/1.1',
-      httpMethod: call.method,
-      path: `/prod${path}`,
-      stage: 'prod',
-      requestId: 'c0ffee00-0000-4000-8000-000000000001',
-      requestTimeEpoch: 1_767_225_600_000,
-      resourceId: 'abc123',
-      resourcePath: resource,
-      identity: {
-        accessKey: null,
-        accountId: null,
-        apiKey: null,
-        apiKeyId: null,
-        caller: null,
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
-        sourceIp: '203.0.113.7',
-        user: null,
-        userAgent: 'python-requests/2.32.3',
-        userArn: null,
-      },
-    },
-  };
+    requestId: 'c0ffee00-0000-4000-8000-000000000001',
+    sourceIp: '203.0.113.7',
+    stage: 'prod',
+  });
 }
 
 /** The request the operation's function makes upstream, as the warm baseline makes it with `fetch`. */
