@@ -1,42 +1,33 @@
-import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { OPERATIONS, type Operation } from '../../../functions/routes.ts';
-import { type FunctionDefinition, PROJECT_ROOT, TEST_ACCOUNT, TEST_REGION } from './ric-process.ts';
+import type { Operation } from '../../../functions/routes.ts';
+import {
+  BUNDLE_SOURCES,
+  PROJECT_ROOT,
+  runCdkSynth,
+  type SynthesizedFunction,
+  sourcesDigest,
+  synthContext,
+  synthesizedFunctions,
+} from '../synthesized-gateway.ts';
+import { TEST_ACCOUNT, TEST_REGION } from './ric-process.ts';
 
 /**
- * The gateway app synthesized by the real CDK CLI (`cdk synth`, bundling included) with both
- * secrets imported by complete ARN, so the functions' environment holds literal secret ARNs.
- * Each function is found through the API method that routes to it (`OperationName` and the
- * integration URI), its bundle through the template's `aws:asset:path` metadata.
+ * The gateway app synthesized by the real CDK CLI (`cdk synth`, bundling included), cached
+ * across the bundle test files and runs while the sources are unchanged.
  */
 export const KEY_STORE_SECRET_ARN = `arn:aws:secretsmanager:${TEST_REGION}:${TEST_ACCOUNT}:secret:gw-keys-AbCdEf`;
 export const RUNPOD_KEY_SECRET_ARN = `arn:aws:secretsmanager:${TEST_REGION}:${TEST_ACCOUNT}:secret:gw-runpod-key-GhIjKl`;
 const STACK_NAME = 'BundleTestGateway';
-const CONTEXT = [
-  `keyStoreSecretArn=${KEY_STORE_SECRET_ARN}`,
-  `runpodApiKeySecretArn=${RUNPOD_KEY_SECRET_ARN}`,
-  `stackName=${STACK_NAME}`,
-];
+const CONTEXT = synthContext({
+  keyStoreSecretArn: KEY_STORE_SECRET_ARN,
+  runpodApiKeySecretArn: RUNPOD_KEY_SECRET_ARN,
+  stackName: STACK_NAME,
+});
 
-export interface ApiIntegration {
-  readonly methods: readonly string[];
-  /** `BUFFERED` or `STREAM`. */
-  readonly transferMode: string | undefined;
-  readonly timeoutMs: number | undefined;
-  /** Whether API Gateway invokes through `…/response-streaming-invocations`. */
-  readonly streamingInvocations: boolean;
-}
-
-export interface BundledFunction extends FunctionDefinition {
-  readonly operation: Operation;
-  readonly logicalId: string;
-  readonly runtime: string;
-  readonly integration: ApiIntegration;
-}
+export type BundledFunction = SynthesizedFunction;
 
 export interface GatewayAssembly {
   /** The cloud assembly directory (`cdk synth -o`). */
@@ -54,11 +45,8 @@ interface StoredAssembly {
 
 const CACHE_ROOT = join(tmpdir(), 'runpod-gateway-bundle-tests');
 const SOURCES = [
-  'functions',
-  'infra',
-  'config',
-  'package-lock.json',
-  'cdk.json',
+  ...BUNDLE_SOURCES,
+  'test/helpers/synthesized-gateway.ts',
   'test/helpers/lambda/cdk-assembly.ts',
 ];
 const LOCK_STALE_MS = 180_000;
@@ -83,7 +71,7 @@ class SourcesChangedError extends Error {}
 
 async function synthesizeOnce(): Promise<GatewayAssembly> {
   await mkdir(CACHE_ROOT, { recursive: true });
-  const digest = await sourcesDigest();
+  const digest = await sourcesDigest(SOURCES, CONTEXT);
   // A fresh synth is shared by the test files of one run: they are forks of one vitest process.
   const key =
     process.env.BUNDLE_TESTS_FRESH_SYNTH === '1' ? `${digest}-run${process.ppid}` : digest;
@@ -114,7 +102,7 @@ async function build(entry: string, digest: string): Promise<void> {
   const outdir = join(staging, 'cdk.out');
   try {
     const started = Date.now();
-    await runCdkSynth(outdir);
+    await runCdkSynth(outdir, CONTEXT);
     const synthDurationMs = Date.now() - started;
     // The nodejs24.x runtime provides AWS SDK v3 (the bundles leave `@aws-sdk/*` external);
     // this makes the project's copy, and only it, resolvable from the bundles.
@@ -123,10 +111,16 @@ async function build(entry: string, digest: string): Promise<void> {
       join(PROJECT_ROOT, 'node_modules', '@aws-sdk'),
       join(staging, 'node_modules', '@aws-sdk'),
     );
-    const functions = await functionsOf(outdir, staging);
+    // Stored relative to the entry, which is renamed into place below.
+    const functions = Object.fromEntries(
+      Object.entries(await synthesizedFunctions(outdir, STACK_NAME)).map(([operation, fn]) => [
+        operation,
+        { ...fn, assetDir: relative(staging, fn.assetDir) },
+      ]),
+    ) as Record<Operation, BundledFunction>;
     const stored: StoredAssembly = { synthDurationMs, functions };
     await writeFile(join(staging, 'assembly.json'), JSON.stringify(stored, null, 2));
-    if ((await sourcesDigest()) !== digest) throw new SourcesChangedError();
+    if ((await sourcesDigest(SOURCES, CONTEXT)) !== digest) throw new SourcesChangedError();
     await rename(staging, entry);
   } catch (error) {
     await rm(staging, { recursive: true, force: true });
@@ -155,170 +149,6 @@ async function readStored(entry: string): Promise<GatewayAssembly | undefined> {
     synthDurationMs: stored.synthDurationMs,
     functions,
   };
-}
-
-function runCdkSynth(outdir: string): Promise<void> {
-  const args = ['synth', '--no-notices', '--quiet', '-o', outdir];
-  for (const context of CONTEXT) args.push('-c', context);
-  const bin = join(PROJECT_ROOT, 'node_modules', '.bin');
-  return new Promise((resolve, reject) => {
-    const child = spawn(join(bin, 'cdk'), args, {
-      cwd: PROJECT_ROOT,
-      // node_modules/.bin first: the CLI, tsx and esbuild all run on the project's Node 24.
-      env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (part: Buffer) => {
-      output += part.toString('utf8');
-    });
-    child.stderr.on('data', (part: Buffer) => {
-      output += part.toString('utf8');
-    });
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      if (code === 0) resolve();
-      else reject(new Error(`cdk synth exited with ${code}:\n${output.slice(-4000)}`));
-    });
-  });
-}
-
-type Template = {
-  Resources: Record<
-    string,
-    { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> }
-  >;
-};
-
-async function functionsOf(
-  outdir: string,
-  entry: string,
-): Promise<Record<Operation, BundledFunction>> {
-  const manifest = JSON.parse(await readFile(join(outdir, 'manifest.json'), 'utf8')) as {
-    artifacts: Record<string, { type: string; properties?: { templateFile?: string } }>;
-  };
-  const stack = manifest.artifacts[STACK_NAME];
-  const templateFile = stack?.properties?.templateFile;
-  if (stack?.type !== 'aws:cloudformation:stack' || !templateFile) {
-    throw new Error(`The cloud assembly has no stack ${STACK_NAME}`);
-  }
-  const template = JSON.parse(await readFile(join(outdir, templateFile), 'utf8')) as Template;
-
-  const integrations = new Map<string, { operation: Operation; integration: ApiIntegration }>();
-  for (const resource of Object.values(template.Resources)) {
-    if (resource.Type !== 'AWS::ApiGateway::Method') continue;
-    const properties = resource.Properties ?? {};
-    const operation = properties.OperationName;
-    const integration = properties.Integration as Record<string, unknown> | undefined;
-    if (!isOperation(operation) || !integration) continue;
-    const target = getAttTargetOf(integration.Uri);
-    if (!target)
-      throw new Error(`The ${operation} method integrates with no function of the stack`);
-    const known = integrations.get(target);
-    integrations.set(target, {
-      operation,
-      integration: {
-        methods: [...(known?.integration.methods ?? []), String(properties.HttpMethod)],
-        transferMode: stringOf(integration.ResponseTransferMode),
-        timeoutMs:
-          typeof integration.TimeoutInMillis === 'number' ? integration.TimeoutInMillis : undefined,
-        streamingInvocations: JSON.stringify(integration.Uri).includes(
-          '/response-streaming-invocations',
-        ),
-      },
-    });
-  }
-
-  const functions: Partial<Record<Operation, BundledFunction>> = {};
-  for (const [logicalId, resource] of Object.entries(template.Resources)) {
-    if (resource.Type !== 'AWS::Lambda::Function') continue;
-    const routed = integrations.get(logicalId);
-    if (!routed) continue;
-    const properties = resource.Properties ?? {};
-    const assetPath = resource.Metadata?.['aws:asset:path'];
-    if (typeof assetPath !== 'string')
-      throw new Error(`${logicalId} has no aws:asset:path metadata`);
-    const logging = (properties.LoggingConfig ?? {}) as Record<string, unknown>;
-    functions[routed.operation] = {
-      operation: routed.operation,
-      logicalId,
-      assetDir: relative(entry, join(outdir, assetPath)),
-      handler: String(properties.Handler),
-      runtime: String(properties.Runtime),
-      memorySize: Number(properties.MemorySize ?? 128),
-      timeoutSeconds: Number(properties.Timeout ?? 3),
-      environment: literalEnvironmentOf(logicalId, properties.Environment),
-      logFormat: stringOf(logging.LogFormat),
-      applicationLogLevel: stringOf(logging.ApplicationLogLevel),
-      integration: routed.integration,
-    };
-  }
-  const missing = OPERATIONS.filter((operation) => !functions[operation]);
-  if (missing.length > 0) throw new Error(`No function found for ${missing.join(', ')}`);
-  return functions as Record<Operation, BundledFunction>;
-}
-
-/** The template's variables; a value that is not a literal string cannot be run locally. */
-function literalEnvironmentOf(logicalId: string, environment: unknown): Record<string, string> {
-  const variables =
-    (environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
-  const literal: Record<string, string> = {};
-  for (const [name, value] of Object.entries(variables)) {
-    if (typeof value !== 'string') {
-      throw new Error(
-        `${logicalId}: ${name} is not a literal in the template: ${JSON.stringify(value)}`,
-      );
-    }
-    literal[name] = value;
-  }
-  return literal;
-}
-
-function getAttTargetOf(value: unknown): string | undefined {
-  if (Array.isArray(value)) {
-    for (const item of value) {
-      const found = getAttTargetOf(item);
-      if (found) return found;
-    }
-    return undefined;
-  }
-  if (typeof value !== 'object' || value === null) return undefined;
-  const getAtt = (value as Record<string, unknown>)['Fn::GetAtt'];
-  if (Array.isArray(getAtt) && getAtt[1] === 'Arn' && typeof getAtt[0] === 'string')
-    return getAtt[0];
-  return getAttTargetOf(Object.values(value));
-}
-
-function isOperation(value: unknown): value is Operation {
-  return typeof value === 'string' && (OPERATIONS as readonly string[]).includes(value);
-}
-
-function stringOf(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
-}
-
-async function sourcesDigest(): Promise<string> {
-  const hash = createHash('sha256');
-  hash.update(CONTEXT.join('\n'));
-  for (const source of SOURCES) {
-    for (const file of await filesUnder(join(PROJECT_ROOT, source))) {
-      hash.update(`\n${relative(PROJECT_ROOT, file)}\n`);
-      hash.update(await readFile(file));
-    }
-  }
-  return hash.digest('hex').slice(0, 24);
-}
-
-async function filesUnder(path: string): Promise<string[]> {
-  const info = await stat(path).catch(() => undefined);
-  if (!info) return [];
-  if (info.isFile()) return [path];
-  const entries = await readdir(path, { withFileTypes: true });
-  const files: string[] = [];
-  for (const dirent of entries.sort((a, b) => a.name.localeCompare(b.name))) {
-    files.push(...(await filesUnder(join(path, dirent.name))));
-  }
-  return files;
 }
 
 /** Keeps the cache to the current sources (and anything another run may still be using). */
