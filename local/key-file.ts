@@ -2,7 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { type KeyEntry, KeyStore, sha256Hex, TOKEN_PREFIX } from '../functions/auth/key-store.ts';
+import {
+  type KeyEntry,
+  parseKeyStoreDocument,
+  sha256Hex,
+  TOKEN_PREFIX,
+} from '../functions/auth/key-store.ts';
 import type { Operation } from '../functions/routes.ts';
 
 export interface NewKey {
@@ -33,15 +38,13 @@ export function keyEntryOf(key: NewKey, token: string, now = new Date()): KeyEnt
 
 export async function readKeyFile(path: string): Promise<KeyEntry[]> {
   if (!existsSync(path)) return [];
-  const text = await readFile(path, 'utf8');
-  KeyStore.parse(text); // validates
-  return (JSON.parse(text) as { keys: KeyEntry[] }).keys;
+  return parseKeyStoreDocument(await readFile(path, 'utf8')).keys;
 }
 
 /** Writes atomically (temp file + rename) so a running gateway never reads half a file. */
 export async function writeKeyFile(path: string, keys: readonly KeyEntry[]): Promise<void> {
   const document = `${JSON.stringify({ keys }, null, 2)}\n`;
-  KeyStore.parse(document);
+  parseKeyStoreDocument(document);
   await mkdir(dirname(path), { recursive: true });
   const temporary = `${path}.${process.pid}.tmp`;
   await writeFile(temporary, document, { mode: 0o600 });

@@ -28,6 +28,21 @@ export function sha256Hex(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
+/** Validates a key store document; the error names the bad field, never the content. */
+export function parseKeyStoreDocument(text: string): KeyStoreDocument {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new Error('Key store is not valid JSON');
+  }
+  const result = keyStoreSchema.safeParse(json, { reportInput: true });
+  if (!result.success) {
+    throw new Error(`Invalid key store: ${describeIssues(result.error.issues)}`);
+  }
+  return result.data;
+}
+
 /**
  * The consumer keys, indexed by digest. Only digests are stored, so a leaked key store
  * reveals no usable token; looking a token up by its digest also means no comparison of
@@ -41,17 +56,7 @@ export class KeyStore {
   }
 
   static parse(text: string): KeyStore {
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      throw new Error('Key store is not valid JSON');
-    }
-    const result = keyStoreSchema.safeParse(json, { reportInput: true });
-    if (!result.success) {
-      throw new Error(`Invalid key store: ${describeIssues(result.error.issues)}`);
-    }
-    return new KeyStore(result.data);
+    return new KeyStore(parseKeyStoreDocument(text));
   }
 
   /** The usable entry for a token, or undefined when unknown, disabled or expired. */

@@ -32,6 +32,12 @@ export function toGatewayError(error: unknown): GatewayError {
       cause: error,
     });
   }
+  if (error instanceof Error && error.name === 'TimeoutError') {
+    // middy's own early timeout, thrown just before the Lambda would be cut off.
+    return new GatewayError('gateway_timeout', 'The gateway ran out of time for this request', {
+      cause: error,
+    });
+  }
   if (error instanceof RunPodInvalidResponseError) {
     return new GatewayError('upstream_error', error.message, { cause: error });
   }

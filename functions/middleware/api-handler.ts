@@ -6,6 +6,7 @@ import { headerOf } from '../http/headers.ts';
 import type { GatewayResponse } from '../http/response.ts';
 import { type Operation, routeFor } from '../routes.ts';
 import type { RunPodAnswer } from '../runpod/client.ts';
+import { RunPodHttpError } from '../runpod/errors.ts';
 import { createGatewayRuntime, type GatewayRuntime } from '../runtime/gateway-runtime.ts';
 import { authenticate } from './authenticate.ts';
 import { problemErrors } from './problem-errors.ts';
@@ -143,14 +144,7 @@ function gatewayRequestOf(
         state.upstreamStatus = answer.status;
         return answer;
       } catch (error) {
-        if (
-          error &&
-          typeof error === 'object' &&
-          'status' in error &&
-          typeof error.status === 'number'
-        ) {
-          state.upstreamStatus = error.status;
-        }
+        if (error instanceof RunPodHttpError) state.upstreamStatus = error.status;
         throw error;
       } finally {
         state.upstreamLatencyMs = Date.now() - started;

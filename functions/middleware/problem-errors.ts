@@ -1,5 +1,4 @@
 import type { MiddlewareObj } from '@middy/core';
-import { GatewayError } from '../http/gateway-error.ts';
 import { toGatewayError } from '../http/map-error.ts';
 import { problemResponse, REQUEST_ID_HEADER } from '../http/response.ts';
 import { logger } from '../observability/logger.ts';
@@ -24,9 +23,7 @@ export function problemErrors(): MiddlewareObj {
       const middyRequest = request as unknown as GatewayMiddyRequest;
       const state = middyRequest.context.gateway;
       const requestId = state?.requestId ?? middyRequest.context.awsRequestId ?? 'unknown';
-      const error = isMiddyTimeout(middyRequest.error)
-        ? new GatewayError('gateway_timeout', 'The gateway ran out of time for this request')
-        : toGatewayError(middyRequest.error);
+      const error = toGatewayError(middyRequest.error);
       if (error.status >= 500 && error.code !== 'upstream_timeout') {
         logger.error('request failed', {
           requestId,
@@ -41,11 +38,4 @@ export function problemErrors(): MiddlewareObj {
       middyRequest.response = response;
     },
   };
-}
-
-/** middy's own early-timeout error, thrown just before the Lambda timeout. */
-function isMiddyTimeout(error: unknown): boolean {
-  return (
-    error instanceof Error && error.name === 'TimeoutError' && !(error instanceof GatewayError)
-  );
 }

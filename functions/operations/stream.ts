@@ -2,6 +2,7 @@ import { GatewayError } from '../http/gateway-error.ts';
 import { negotiateStream } from '../http/negotiate.ts';
 import { passThroughJson } from '../http/response.ts';
 import { createApiHandler } from '../middleware/api-handler.ts';
+import { required } from '../middleware/request-state.ts';
 import { logCompletion } from '../observability/request-log.ts';
 import { RunPodInvalidResponseError } from '../runpod/errors.ts';
 import { type StreamPoll, streamPollSchema } from '../runpod/job-status.ts';
@@ -30,8 +31,8 @@ export const handler = createApiHandler({
   operation: 'stream',
   query: routingQuerySchema,
   handle: async (request) => {
-    const path = `stream/${request.jobId}`;
-    const jobId = request.jobId ?? '';
+    const jobId = required(request.jobId, 'jobId');
+    const path = `stream/${jobId}`;
     if (negotiateStream(request.header('accept')) === 'json') {
       const answer = await request.call({
         path,

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 
 /**
  * Where a secret's text comes from, by reference:
@@ -10,13 +10,19 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
  */
 export type SecretLoader = (reference: string) => Promise<string>;
 
-let secretsManager: Promise<SecretsManagerClient> | undefined;
+interface SecretsManagerAccess {
+  readonly client: SecretsManagerClient;
+  readonly GetSecretValueCommand: typeof GetSecretValueCommand;
+}
+
+let secretsManager: Promise<SecretsManagerAccess> | undefined;
 
 /** The SDK is imported on first use, so the local runtime never pays for loading it. */
-async function secretsManagerClient(): Promise<SecretsManagerClient> {
-  secretsManager ??= import('@aws-sdk/client-secrets-manager').then(
-    ({ SecretsManagerClient }) => new SecretsManagerClient({}),
-  );
+function secretsManagerAccess(): Promise<SecretsManagerAccess> {
+  secretsManager ??= import('@aws-sdk/client-secrets-manager').then((sdk) => ({
+    client: new sdk.SecretsManagerClient({}),
+    GetSecretValueCommand: sdk.GetSecretValueCommand,
+  }));
   return secretsManager;
 }
 
@@ -31,10 +37,7 @@ export const loadSecretText: SecretLoader = async (reference) => {
     }
     return value;
   }
-  const [{ GetSecretValueCommand }, client] = await Promise.all([
-    import('@aws-sdk/client-secrets-manager'),
-    secretsManagerClient(),
-  ]);
+  const { client, GetSecretValueCommand } = await secretsManagerAccess();
   const result = await client.send(new GetSecretValueCommand({ SecretId: reference }));
   if (result.SecretString === undefined) {
     throw new Error(`Secret ${reference} has no string value`);

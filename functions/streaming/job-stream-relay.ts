@@ -217,12 +217,16 @@ class JobStreamRelay extends Readable {
     }
   }
 
+  /** Restarts the one keep-alive timer (refreshed, not re-created, on every event). */
   #armKeepAlive(): void {
-    clearTimeout(this.#keepAlive);
+    if (this.#keepAlive) {
+      this.#keepAlive.refresh();
+      return;
+    }
     this.#keepAlive = setTimeout(() => {
       if (this.destroyed || this.#finished) return;
       this.push(SSE_KEEP_ALIVE);
-      this.#armKeepAlive();
+      this.#keepAlive?.refresh();
     }, this.#options.keepAliveMs);
   }
 

@@ -150,4 +150,19 @@ describe('toGatewayError', () => {
     expect(error.detail).not.toContain('rpa_SECRET');
     expect(error.cause).toBe(thrown);
   });
+
+  it('maps middy’s early timeout (a TimeoutError) to 504 gateway_timeout', () => {
+    // Prepare
+    const timeout = new Error('[AbortError]: The operation was aborted.');
+    timeout.name = 'TimeoutError';
+
+    // Act
+    const error = toGatewayError(timeout);
+
+    // Assess
+    expect({ status: error.status, code: error.code }).toEqual({
+      status: 504,
+      code: 'gateway_timeout',
+    });
+  });
 });
