@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { handlerFileOf, OPERATIONS, type Operation } from '../functions/routes.ts';
+import { configuredEndpointsOf } from '../functions/routing/resolve-endpoint.ts';
 import { parseRoutingConfig } from '../functions/routing/routing-config.ts';
 import { createGatewayServer, listen } from './gateway-server.ts';
 import { installLambdaStreamingShim } from './lambda-streaming-shim.ts';
@@ -36,12 +37,9 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
     process.env.RUNPOD_BASE_URL = options.upstream.baseUrl;
     process.env.RUNPOD_API_KEY_SECRET = `env:${options.upstream.apiKeyVariable}`;
   } else {
-    const endpointIds = new Set<string>();
-    for (const surface of Object.values(routing.surfaces)) {
-      if (surface.endpointId) endpointIds.add(surface.endpointId);
-      for (const endpoint of Object.values(surface.models ?? {})) endpointIds.add(endpoint);
-      for (const endpoint of surface.allowedEndpointIds ?? []) endpointIds.add(endpoint);
-    }
+    const endpointIds = new Set(
+      Object.values(routing.surfaces).flatMap((surface) => [...configuredEndpointsOf(surface)]),
+    );
     simulator = await startSimulator({
       apiKey: `sim_${crypto.randomUUID()}`,
       endpointIds: [...endpointIds],
