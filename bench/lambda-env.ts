@@ -16,7 +16,7 @@ export interface LambdaEnvOptions {
   readonly templateEnvironment: Readonly<Record<string, string>>;
   readonly upstreamBaseUrl: string;
   readonly secretsManagerUrl: string;
-  /** Applied last, e.g. POWERTOOLS_LOG_LEVEL for the logging comparison. */
+  /** Applied last, e.g. LOG_LEVEL for the logging comparison. */
   readonly overrides?: Readonly<Record<string, string>>;
 }
 

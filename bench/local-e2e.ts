@@ -84,7 +84,7 @@ export interface E2eOptions {
   readonly repetitions: number;
   readonly connections: readonly number[];
   readonly embedded: boolean;
-  /** Also runs a gateway with POWERTOOLS_LOG_LEVEL=ERROR, to show what per-request logging costs. */
+  /** Also runs a gateway with LOG_LEVEL=ERROR, to show what per-request logging costs. */
   readonly logComparison: boolean;
   /** A modified copy of the repository whose `local/main.ts` is measured too (`--compare`). */
   readonly compareRoot?: string;
@@ -185,7 +185,7 @@ export async function measureLocalE2e(options: E2eOptions): Promise<LocalE2eResu
       const quiet = await start(
         'gateway-log-error',
         tsxArgs('local/main.ts'),
-        gatewayEnv({ POWERTOOLS_LOG_LEVEL: 'ERROR' }),
+        gatewayEnv({ LOG_LEVEL: 'ERROR' }),
         GATEWAY_READY,
       );
       targets.push({

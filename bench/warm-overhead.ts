@@ -31,7 +31,7 @@ export interface WarmOperation {
 }
 
 export interface WarmVariantResult {
-  /** `POWERTOOLS_LOG_LEVEL` the functions ran with. */
+  /** `LOG_LEVEL` the functions ran with. */
   readonly logLevel: string;
   readonly invocationsPerVariant: number;
   /** By label: the operation, or `<operation> (compare)` for a compared copy. */
@@ -71,8 +71,7 @@ export async function measureWarmOverhead(options: {
       let effectiveLevel = logLevel ?? '';
       for (const fn of options.functions) {
         const { operation } = fn;
-        effectiveLevel =
-          logLevel ?? fn.environment.POWERTOOLS_LOG_LEVEL ?? 'INFO (Powertools default)';
+        effectiveLevel = logLevel ?? fn.environment.LOG_LEVEL ?? 'INFO (the logger default)';
         const env = {
           ...lambdaEnvironment({
             functionName: `bench-${operation}`,
@@ -81,7 +80,7 @@ export async function measureWarmOverhead(options: {
             templateEnvironment: fn.environment,
             upstreamBaseUrl: upstream.url,
             secretsManagerUrl: secretsManager.url,
-            overrides: logLevel === undefined ? {} : { POWERTOOLS_LOG_LEVEL: logLevel },
+            overrides: logLevel === undefined ? {} : { LOG_LEVEL: logLevel },
           }),
           BENCH_TASK_ROOT: fn.assetDir,
           BENCH_EVENT: JSON.stringify(eventOf(operation, credentials.token)),

@@ -50,7 +50,7 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
   }
   process.env.GATEWAY_CONFIG = routingConfigPath;
   process.env.GATEWAY_KEY_STORE = `file:${resolve(options.keysFile)}`;
-  process.env.POWERTOOLS_SERVICE_NAME ??= 'runpod-gateway-local';
+  process.env.SERVICE_NAME ??= 'runpod-gateway-local';
   // Keys created with `npm run keys` while the server runs should work within seconds.
   process.env.SECRETS_MAX_AGE_MS ??= '2000';
   Object.assign(process.env, options.settings);

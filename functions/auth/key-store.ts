@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import * as z from 'zod/mini';
 import { OPERATIONS, type Operation } from '../routes.ts';
 import { describeIssues } from '../validation/describe-issues.ts';
@@ -25,7 +25,8 @@ export type KeyStoreDocument = z.infer<typeof keyStoreSchema>;
 export const TOKEN_PREFIX = 'rpg_';
 
 export function sha256Hex(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex');
+  // One-shot hash: no Hash object per request.
+  return hash('sha256', token, 'hex');
 }
 
 /** Validates a key store document; the error names the bad field, never the content. */

@@ -59,7 +59,11 @@ export class RunPodClient {
 
   /** One attempt; never retried. For submissions and control calls. */
   async send(call: RunPodCall): Promise<RunPodAnswer> {
-    const timeout = AbortSignal.timeout(call.timeoutMs);
+    // A timer cleared when the call settles, rather than AbortSignal.timeout(): under load its
+    // timers (one per call, 10 s and more) pile up until they fire.
+    const timer = new AbortController();
+    const timeout = timer.signal;
+    const pending = setTimeout(() => timer.abort(), call.timeoutMs);
     const signal = call.signal ? AbortSignal.any([call.signal, timeout]) : timeout;
     const headers: Record<string, string> = {
       Authorization: `Bearer ${call.apiKey}`,
@@ -81,6 +85,8 @@ export class RunPodClient {
       text = await response.text();
     } catch (error) {
       throw failureOf(error, call, timeout);
+    } finally {
+      clearTimeout(pending);
     }
     if (response.status < 200 || response.status > 299) {
       throw new RunPodHttpError(

@@ -55,7 +55,7 @@ import {
 import { BUNDLED_ROUTING_FILE, writeRoutingFile } from './routing-file.ts';
 import { accessOf, importSecretReference, type SecretAccess } from './secret-references.ts';
 
-/** Powertools log levels the functions accept in `POWERTOOLS_LOG_LEVEL`. */
+/** Log levels the functions accept in `LOG_LEVEL`. */
 export type GatewayLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 
 /** API Gateway execution-log levels; logging cannot be turned off (cdk-nag APIG6). */
@@ -138,7 +138,7 @@ export interface RunPodGatewayProps {
    */
   readonly memorySize?: number;
   /**
-   * Log level of the functions (`POWERTOOLS_LOG_LEVEL`).
+   * Log level of the functions (`LOG_LEVEL`).
    * @default 'INFO'
    */
   readonly logLevel?: GatewayLogLevel;
@@ -237,8 +237,8 @@ export class RunPodGateway extends Construct {
       RUNPOD_BASE_URL: settings.upstreamBaseUrl,
       SECRETS_MAX_AGE_MS: String(settings.secretsMaxAgeMs),
       MAX_REQUEST_BODY_BYTES: String(settings.maxRequestBodyBytes),
-      POWERTOOLS_SERVICE_NAME: 'runpod-gateway',
-      POWERTOOLS_LOG_LEVEL: settings.logLevel,
+      SERVICE_NAME: 'runpod-gateway',
+      LOG_LEVEL: settings.logLevel,
     };
 
     const functions: Partial<Record<Operation, NodejsFunction>> = {};

@@ -46,7 +46,7 @@ export async function startGatewayFixture(
     upstream: options.upstream
       ? { baseUrl: options.upstream.baseUrl, apiKeyVariable: 'TEST_UPSTREAM_KEY' }
       : undefined,
-    settings: { SECRETS_MAX_AGE_MS: '1', POWERTOOLS_LOG_LEVEL: 'SILENT', ...options.settings },
+    settings: { SECRETS_MAX_AGE_MS: '1', LOG_LEVEL: 'SILENT', ...options.settings },
   });
   return {
     gateway,

@@ -32,12 +32,12 @@ type Json = Record<string, unknown>;
 const EXPECTED_ENVIRONMENT_KEYS = [
   'GATEWAY_CONFIG',
   'GATEWAY_KEY_STORE',
+  'LOG_LEVEL',
   'MAX_REQUEST_BODY_BYTES',
-  'POWERTOOLS_LOG_LEVEL',
-  'POWERTOOLS_SERVICE_NAME',
   'RUNPOD_API_KEY_SECRET',
   'RUNPOD_BASE_URL',
   'SECRETS_MAX_AGE_MS',
+  'SERVICE_NAME',
 ];
 
 describe('RunPodGateway with default props', () => {
@@ -272,8 +272,8 @@ describe('RunPodGateway with default props', () => {
         RUNPOD_BASE_URL: 'https://api.runpod.ai/v2',
         SECRETS_MAX_AGE_MS: '300000',
         MAX_REQUEST_BODY_BYTES: String(5 * 1024 * 1024),
-        POWERTOOLS_SERVICE_NAME: 'runpod-gateway',
-        POWERTOOLS_LOG_LEVEL: 'INFO',
+        SERVICE_NAME: 'runpod-gateway',
+        LOG_LEVEL: 'INFO',
       });
       const text = JSON.stringify(variables);
       expect(text).not.toContain(RUNPOD_API_KEY_PLACEHOLDER);
@@ -440,7 +440,7 @@ describe('RunPodGateway with props', () => {
       RUNPOD_BASE_URL: 'https://runpod.internal.example.com/v2',
       SECRETS_MAX_AGE_MS: '30000',
       MAX_REQUEST_BODY_BYTES: '1000000',
-      POWERTOOLS_LOG_LEVEL: 'DEBUG',
+      LOG_LEVEL: 'DEBUG',
       [upstreamTimeoutVariable('purge-queue')]: '5000',
     });
     expect(environmentOf(`${API_PREFIX}/runsync`)).toMatchObject({

@@ -3,7 +3,7 @@ import { vi } from 'vitest';
 export interface CapturedOutput {
   /** Everything written to stdout and stderr since capture began. */
   text(): string;
-  /** The lines written, each parsed as JSON (Powertools writes one JSON object per line). */
+  /** The lines written, each parsed as JSON (the logger writes one JSON object per line). */
   records(): Record<string, unknown>[];
   restore(): void;
 }
