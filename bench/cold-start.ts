@@ -38,12 +38,12 @@ export type ColdRunner = 'harness' | 'ric';
 
 /** Where the first invocation's time went, from the loopback services' arrival times (ms). */
 export interface ColdTimeline {
-  /** Module loaded (harness) / first poll (ric) → first GetSecretValue arrives. */
+  /** Module loaded (harness) / first poll (ric) → first Secrets Manager request arrives. */
   readonly loadedToFirstSecret: number;
   readonly secretCalls: number;
-  /** First → last GetSecretValue arrival (0 with one call). */
+  /** First → last Secrets Manager request arrival (0 with one request). */
   readonly firstToLastSecret: number;
-  /** Last GetSecretValue → the upstream request arrives. */
+  /** Last Secrets Manager request → the upstream request arrives. */
   readonly lastSecretToUpstream: number;
   /** Upstream request → response received by the bench. */
   readonly upstreamToResponse: number;

@@ -109,51 +109,61 @@ export async function startInstantUpstream(): Promise<InstantService> {
   };
 }
 
-/** Serves `GetSecretValue` for the given secrets (by complete ARN); no signature check. */
+const AWS_JSON = 'application/x-amz-json-1.1';
+
+/**
+ * Serves `GetSecretValue` and `BatchGetSecretValue` for the given secrets (by complete ARN); no
+ * signature check.
+ */
 export async function startInstantSecretsManager(
   secrets: Readonly<Record<string, string>>,
 ): Promise<InstantService> {
   let count = 0;
   const arrivals = new Arrivals();
+  const entryOf = (secretId: string) => ({
+    ARN: secretId,
+    Name: secretId.split(':').at(-1),
+    SecretString: secrets[secretId],
+    VersionId: '00000000-0000-4000-8000-000000000000',
+    VersionStages: ['AWSCURRENT'],
+    CreatedDate: 1_700_000_000,
+  });
   const server = createServer((request, response) => {
     count++;
     arrivals.record();
     drain(request, (text) => {
-      let secretId: unknown;
+      let input: { SecretId?: unknown; SecretIdList?: unknown } = {};
       try {
-        secretId = (JSON.parse(text) as { SecretId?: unknown }).SecretId;
+        input = JSON.parse(text) as typeof input;
       } catch {
-        secretId = undefined;
+        // answered as an unknown secret below
       }
-      const value = typeof secretId === 'string' ? secrets[secretId] : undefined;
-      if (
-        request.headers['x-amz-target'] !== 'secretsmanager.GetSecretValue' ||
-        value === undefined
+      const target = request.headers['x-amz-target'];
+      const known = (id: unknown): id is string => typeof id === 'string' && id in secrets;
+      if (target === 'secretsmanager.GetSecretValue' && known(input.SecretId)) {
+        reply(response, 200, AWS_JSON, JSON.stringify(entryOf(input.SecretId)));
+      } else if (
+        target === 'secretsmanager.BatchGetSecretValue' &&
+        Array.isArray(input.SecretIdList) &&
+        input.SecretIdList.every(known)
       ) {
         reply(
           response,
+          200,
+          AWS_JSON,
+          JSON.stringify({ SecretValues: input.SecretIdList.map(entryOf), Errors: [] }),
+        );
+      } else {
+        reply(
+          response,
           400,
-          'application/x-amz-json-1.1',
+          AWS_JSON,
           JSON.stringify({
             __type: 'ResourceNotFoundException',
             message: "Secrets Manager can't find the specified secret.",
           }),
         );
-        return;
       }
-      reply(
-        response,
-        200,
-        'application/x-amz-json-1.1',
-        JSON.stringify({
-          ARN: secretId,
-          Name: String(secretId).split(':').at(-1),
-          SecretString: value,
-          VersionId: '00000000-0000-4000-8000-000000000000',
-          VersionStages: ['AWSCURRENT'],
-          CreatedDate: 1_700_000_000,
-        }),
-      );
     });
   });
   const url = await listen(server);

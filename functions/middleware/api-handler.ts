@@ -1,5 +1,5 @@
 import middy from '@middy/core';
-import { executionModeStreamifyResponse } from '@middy/core/StreamifyResponse';
+import type { executionModeStreamifyResponse } from '@middy/core/StreamifyResponse';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import type * as z from 'zod/mini';
 import { headerOf } from '../http/headers.ts';
@@ -51,6 +51,12 @@ export interface OperationSpec<
   BodySchema extends z.ZodMiniType,
 > {
   readonly operation: Operation;
+  /**
+   * middy's response streaming mode, for the routes `routes.ts` marks as streaming. The
+   * operation module imports it, so buffered functions' bundles do not load it (and the web
+   * streams it needs) at cold start.
+   */
+  readonly executionMode?: typeof executionModeStreamifyResponse;
   readonly query: QuerySchema;
   readonly body?: BodySchema;
   readonly handle: (
@@ -68,8 +74,13 @@ export function createApiHandler<
   QuerySchema extends z.ZodMiniType,
   BodySchema extends z.ZodMiniType,
 >(spec: OperationSpec<QuerySchema, BodySchema>) {
-  const runtime = createGatewayRuntime(spec.operation);
   const route = routeFor(spec.operation);
+  if ((spec.executionMode !== undefined) !== route.streaming) {
+    throw new Error(
+      `The ${spec.operation} handler must ${route.streaming ? '' : 'not '}pass middy's streaming execution mode: routes.ts marks the route ${route.streaming ? 'streaming' : 'buffered'}`,
+    );
+  }
+  const runtime = createGatewayRuntime(spec.operation);
   const handle = (event: APIGatewayProxyEvent, context: GatewayContext) =>
     spec.handle(
       gatewayRequestOf(runtime, context.gateway, event) as GatewayRequest<
@@ -79,7 +90,7 @@ export function createApiHandler<
     );
 
   return middy<APIGatewayProxyEvent, GatewayResponse, Error, GatewayContext>(
-    route.streaming ? { executionMode: executionModeStreamifyResponse } : {},
+    spec.executionMode ? { executionMode: spec.executionMode } : {},
   )
     .use(requestContext(spec.operation))
     .use(problemErrors())

@@ -1,3 +1,4 @@
+import { executionModeStreamifyResponse } from '@middy/core/StreamifyResponse';
 import { passThroughJson } from '../http/response.ts';
 import { createApiHandler } from '../middleware/api-handler.ts';
 import { runsyncQuerySchema, submitBodySchema } from '../validation/request-schemas.ts';
@@ -17,6 +18,7 @@ export const MAX_HOLD_MS = 290_000;
  */
 export const handler = createApiHandler({
   operation: 'runsync',
+  executionMode: executionModeStreamifyResponse,
   query: runsyncQuerySchema,
   body: submitBodySchema,
   handle: async (request) => {

@@ -1,3 +1,4 @@
+import { executionModeStreamifyResponse } from '@middy/core/StreamifyResponse';
 import { passThroughJson } from '../http/response.ts';
 import { createApiHandler } from '../middleware/api-handler.ts';
 import { routingQuerySchema } from '../validation/request-schemas.ts';
@@ -9,6 +10,7 @@ import { routingQuerySchema } from '../validation/request-schemas.ts';
  */
 export const handler = createApiHandler({
   operation: 'status',
+  executionMode: executionModeStreamifyResponse,
   query: routingQuerySchema,
   handle: async (request) => {
     const answer = await request.call({

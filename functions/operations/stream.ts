@@ -1,3 +1,4 @@
+import { executionModeStreamifyResponse } from '@middy/core/StreamifyResponse';
 import { GatewayError } from '../http/gateway-error.ts';
 import { negotiateStream } from '../http/negotiate.ts';
 import { passThroughJson } from '../http/response.ts';
@@ -29,6 +30,7 @@ function streamPollOf(json: unknown): StreamPoll {
  */
 export const handler = createApiHandler({
   operation: 'stream',
+  executionMode: executionModeStreamifyResponse,
   query: routingQuerySchema,
   handle: async (request) => {
     const jobId = required(request.jobId, 'jobId');

@@ -1,5 +1,11 @@
 import { readFile } from 'node:fs/promises';
-import type { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type {
+  BatchGetSecretValueCommand,
+  GetSecretValueCommand,
+  SecretsManagerClient,
+  SecretValueEntry,
+} from '@aws-sdk/client-secrets-manager';
+import { logger } from '../observability/logger.ts';
 
 /**
  * Where a secret's text comes from, by reference:
@@ -13,6 +19,7 @@ export type SecretLoader = (reference: string) => Promise<string>;
 interface SecretsManagerAccess {
   readonly client: SecretsManagerClient;
   readonly GetSecretValueCommand: typeof GetSecretValueCommand;
+  readonly BatchGetSecretValueCommand: typeof BatchGetSecretValueCommand;
 }
 
 let secretsManager: Promise<SecretsManagerAccess> | undefined;
@@ -22,6 +29,7 @@ function secretsManagerAccess(): Promise<SecretsManagerAccess> {
   secretsManager ??= import('@aws-sdk/client-secrets-manager').then((sdk) => ({
     client: new sdk.SecretsManagerClient({}),
     GetSecretValueCommand: sdk.GetSecretValueCommand,
+    BatchGetSecretValueCommand: sdk.BatchGetSecretValueCommand,
   }));
   return secretsManager;
 }
@@ -37,13 +45,98 @@ export const loadSecretText: SecretLoader = async (reference) => {
     }
     return value;
   }
-  const { client, GetSecretValueCommand } = await secretsManagerAccess();
-  const result = await client.send(new GetSecretValueCommand({ SecretId: reference }));
+  return readFromSecretsManager(reference);
+};
+
+interface PendingRead {
+  readonly reference: string;
+  readonly resolve: (text: string) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+let queued: PendingRead[] | undefined;
+
+/**
+ * Secrets Manager reads asked for in the same turn of the event loop go out together: one
+ * `BatchGetSecretValue` for several secrets. The runtime asks for both of its secrets at cold
+ * start, and the bench measured the second request at about 5 ms of cold start.
+ */
+function readFromSecretsManager(reference: string): Promise<string> {
+  // Start loading the SDK now; the batch is sent once it is loaded.
+  const access = secretsManagerAccess();
+  return new Promise((resolve, reject) => {
+    if (queued === undefined) {
+      const batch: PendingRead[] = [];
+      queued = batch;
+      setImmediate(() => {
+        queued = undefined;
+        void readBatch(access, batch);
+      });
+    }
+    queued.push({ reference, resolve, reject });
+  });
+}
+
+async function readBatch(
+  accessing: Promise<SecretsManagerAccess>,
+  batch: readonly PendingRead[],
+): Promise<void> {
+  let access: SecretsManagerAccess;
+  try {
+    access = await accessing;
+  } catch (error) {
+    for (const read of batch) read.reject(error);
+    return;
+  }
+  const references = [...new Set(batch.map((read) => read.reference))];
+  let entries: readonly SecretValueEntry[] = [];
+  if (references.length > 1) {
+    try {
+      const answer = await access.client.send(
+        new access.BatchGetSecretValueCommand({ SecretIdList: references }),
+      );
+      entries = answer.SecretValues ?? [];
+    } catch (error) {
+      // Read them one by one instead (a role without the batch permission, throttling).
+      logger.warn('batch read of secrets failed; reading them one by one', {
+        reason: error instanceof Error ? error.message : 'unknown error',
+      });
+    }
+  }
+  for (const read of batch) {
+    const text = entryOf(entries, read.reference)?.SecretString;
+    // A secret the batch did not return (its own error, or no batch) is read on its own, so
+    // that its error is Secrets Manager's own for that secret.
+    (text !== undefined ? Promise.resolve(text) : readOne(access, read.reference)).then(
+      read.resolve,
+      read.reject,
+    );
+  }
+}
+
+async function readOne(access: SecretsManagerAccess, reference: string): Promise<string> {
+  const result = await access.client.send(
+    new access.GetSecretValueCommand({ SecretId: reference }),
+  );
   if (result.SecretString === undefined) {
     throw new Error(`Secret ${reference} has no string value`);
   }
   return result.SecretString;
-};
+}
+
+/** The entry for a reference: its complete ARN, its name, or its ARN without the 6-character suffix. */
+function entryOf(
+  entries: readonly SecretValueEntry[],
+  reference: string,
+): SecretValueEntry | undefined {
+  return entries.find(
+    (entry) =>
+      entry.ARN === reference ||
+      entry.Name === reference ||
+      (entry.ARN?.startsWith(`${reference}-`) === true &&
+        entry.ARN.length === reference.length + '-AbCdEf'.length),
+  );
+}
 
 /** What the CDK construct puts in a RunPod key secret it creates, until the operator replaces it. */
 export const RUNPOD_API_KEY_PLACEHOLDER = 'REPLACE_WITH_YOUR_RUNPOD_API_KEY';

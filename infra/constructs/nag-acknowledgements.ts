@@ -55,11 +55,17 @@ export function acknowledgeNoRotation(secret: IConstruct): void {
   });
 }
 
-/** On a function role when X-Ray tracing is on. */
-export function acknowledgeXrayWildcard(role: IConstruct): void {
+/** On every function role: the actions that support no resource-level permissions. */
+export function acknowledgeWildcardResources(role: IConstruct, tracing: boolean): void {
   Validations.of(role).acknowledge({
     id: 'AwsSolutions-IAM5[Resource::*]',
-    reason:
-      'xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions; the CDK adds them with Resource "*" when tracing is enabled.',
+    reason: [
+      'secretsmanager:BatchGetSecretValue supports no resource-level permissions and reveals nothing by itself: Secrets Manager also checks GetSecretValue, granted on the gateway secrets only, for every secret in the batch.',
+      ...(tracing
+        ? [
+            'xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions; the CDK adds them with Resource "*" when tracing is enabled.',
+          ]
+        : []),
+    ].join(' '),
   });
 }

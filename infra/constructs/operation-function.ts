@@ -61,6 +61,15 @@ export class OperationFunction extends Construct {
         actions: ['secretsmanager:GetSecretValue'],
         resources: unique(props.secrets.map((access) => access.policyResource)),
       }),
+      // Reads both secrets in one request at cold start. The action has no resource-level
+      // permissions and grants nothing by itself: every secret in the batch is still checked
+      // against the GetSecretValue statement above.
+      new PolicyStatement({
+        sid: 'BatchReadGatewaySecrets',
+        effect: Effect.ALLOW,
+        actions: ['secretsmanager:BatchGetSecretValue'],
+        resources: ['*'],
+      }),
     ];
     const role = new Role(this, 'Role', {
       assumedBy: new ServicePrincipal('lambda.amazonaws.com'),

@@ -40,7 +40,7 @@ import {
   acknowledgeCloudWatchRole,
   acknowledgeNoRotation,
   acknowledgeNoWebAcl,
-  acknowledgeXrayWildcard,
+  acknowledgeWildcardResources,
 } from './nag-acknowledgements.ts';
 import { pascalCase } from './names.ts';
 import { OperationFunction } from './operation-function.ts';
@@ -267,7 +267,7 @@ export class RunPodGateway extends Construct {
           secrets,
         },
       );
-      if (settings.tracing) acknowledgeXrayWildcard(operationFunction.role);
+      acknowledgeWildcardResources(operationFunction.role, settings.tracing);
       functions[route.operation] = operationFunction.function;
     }
     this.functions = functions as Record<Operation, NodejsFunction>;

@@ -228,7 +228,7 @@ describe('buffered route bundles under aws-lambda-ric', () => {
     expect(JSON.parse(response.body)).toMatchObject({ code: 'unauthorized' });
   });
 
-  it('reads each secret once per execution environment and serves later invocations from cache', async () => {
+  it('reads both secrets in one Secrets Manager request per execution environment and serves later invocations from cache', async () => {
     for (let index = 0; index < 3; index++) {
       const response = callerResponseOf(
         await health.process.invoke(
@@ -240,6 +240,7 @@ describe('buffered route bundles under aws-lambda-ric', () => {
 
     expect(health.secretsManager.callsOf(KEY_STORE_SECRET_ARN)).toBe(1);
     expect(health.secretsManager.callsOf(RUNPOD_KEY_SECRET_ARN)).toBe(1);
+    expect(health.secretsManager.requests).toEqual(['secretsmanager.BatchGetSecretValue']);
   });
 
   it('answers 502 upstream_unreachable and logs the failure when RunPod cannot be reached', async () => {

@@ -162,7 +162,7 @@ describe('RunPodGateway with default props', () => {
     }
   });
 
-  it('grants each function GetSecretValue on exactly the key store and the RunPod key secrets', () => {
+  it('grants each function GetSecretValue on exactly the key store and the RunPod key secrets, and the batch read that needs it', () => {
     // Prepare
     const { template, stack, gateway } = fixture;
     const keyStore = { Ref: logicalIdOf(stack, gateway.keyStoreSecret) };
@@ -200,16 +200,27 @@ describe('RunPodGateway with default props', () => {
       const secretStatements = statements.filter((statement) =>
         [statement.Action].flat().some((action) => String(action).startsWith('secretsmanager:')),
       );
-      expect(secretStatements).toHaveLength(1);
+      expect(secretStatements).toHaveLength(2);
       expect(secretStatements[0]?.Action).toBe('secretsmanager:GetSecretValue');
       expect(secretStatements[0]?.Resource).toHaveLength(expected.length);
       expect(secretStatements[0]?.Resource).toEqual(expect.arrayContaining(expected));
+      // No resource-level permissions exist for the batch action; it reads only what
+      // GetSecretValue above allows.
+      expect(secretStatements[1]).toMatchObject({
+        Action: 'secretsmanager:BatchGetSecretValue',
+        Resource: '*',
+      });
       expect(
         statements
           .flatMap((statement) => [statement.Action])
           .flat()
           .sort(),
-      ).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents', 'secretsmanager:GetSecretValue']);
+      ).toEqual([
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'secretsmanager:BatchGetSecretValue',
+        'secretsmanager:GetSecretValue',
+      ]);
     }
     template.resourceCountIs('AWS::IAM::Policy', 0);
   });
@@ -230,7 +241,7 @@ describe('RunPodGateway with default props', () => {
     }
   });
 
-  it('uses no wildcard resource in any IAM statement', () => {
+  it('uses a wildcard resource only for the batch secret read, which grants nothing by itself', () => {
     const { template } = fixture;
     const documents = [
       ...Object.values(template.findResources('AWS::IAM::Role')).flatMap((role) =>
@@ -244,6 +255,7 @@ describe('RunPodGateway with default props', () => {
     ];
     for (const document of documents) {
       for (const statement of (document as { Statement: Json[] }).Statement) {
+        if (statement.Action === 'secretsmanager:BatchGetSecretValue') continue;
         for (const resource of [statement.Resource].flat()) {
           expect(JSON.stringify(resource)).not.toContain('*');
         }

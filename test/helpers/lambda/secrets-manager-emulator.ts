@@ -3,10 +3,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 
 /**
- * The one Secrets Manager call the functions make, `GetSecretValue` (AWS JSON 1.1 protocol:
- * `POST /` with `X-Amz-Target: secretsmanager.GetSecretValue`), served from memory and
- * counted per secret. Requests are not signature-checked. Point the AWS SDK at it with
- * `AWS_ENDPOINT_URL_SECRETS_MANAGER`.
+ * The Secrets Manager calls the functions make, `GetSecretValue` and `BatchGetSecretValue`
+ * (AWS JSON 1.1 protocol: `POST /` with `X-Amz-Target: secretsmanager.<Operation>`), served
+ * from memory and counted per secret. Requests are not signature-checked. Point the AWS SDK at
+ * it with `AWS_ENDPOINT_URL_SECRETS_MANAGER`.
  *
  * @example
  * const sm = await startSecretsManager();
@@ -30,6 +30,7 @@ export class SecretsManagerEmulator {
   readonly #server: Server;
   readonly #secrets: StoredSecret[] = [];
   readonly #requests: string[] = [];
+  readonly #denied = new Set<string>();
 
   constructor(server: Server) {
     this.#server = server;
@@ -65,9 +66,14 @@ export class SecretsManagerEmulator {
     });
   }
 
-  /** How many `GetSecretValue` calls asked for this secret (by complete ARN). */
+  /** How many reads (`GetSecretValue`, or one entry of a batch) returned this secret (by complete ARN). */
   callsOf(completeArn: string): number {
     return this.#secrets.find((secret) => secret.arn === completeArn)?.calls ?? 0;
+  }
+
+  /** Answers every later request for this operation (e.g. `secretsmanager.BatchGetSecretValue`) with AccessDeniedException, as for a role without the permission. */
+  deny(target: string): void {
+    this.#denied.add(target);
   }
 
   /** The `X-Amz-Target` of every request received, in order. */
@@ -86,37 +92,61 @@ export class SecretsManagerEmulator {
     const target = String(request.headers['x-amz-target'] ?? '');
     this.#requests.push(target);
     const text = await readText(request);
-    if (request.method !== 'POST' || target !== 'secretsmanager.GetSecretValue') {
+    if (this.#denied.has(target)) {
       return reply(response, 400, {
-        __type: 'UnknownOperationException',
-        message: `This emulator only serves GetSecretValue, got "${target}"`,
+        __type: 'AccessDeniedException',
+        message: `User is not authorized to perform: ${target.replace('.', ':')}`,
       });
     }
-    let secretId: unknown;
+    let input: { SecretId?: unknown; SecretIdList?: unknown };
     try {
-      secretId = (JSON.parse(text) as { SecretId?: unknown }).SecretId;
+      input = JSON.parse(text) as typeof input;
     } catch {
       return reply(response, 400, {
         __type: 'SerializationException',
         message: 'Body is not JSON',
       });
     }
-    const secret = typeof secretId === 'string' ? this.#find(secretId) : undefined;
-    if (!secret) {
-      return reply(response, 400, {
-        __type: 'ResourceNotFoundException',
-        message: "Secrets Manager can't find the specified secret.",
+    if (request.method === 'POST' && target === 'secretsmanager.GetSecretValue') {
+      const secret = typeof input.SecretId === 'string' ? this.#find(input.SecretId) : undefined;
+      if (!secret) {
+        return reply(response, 400, {
+          __type: 'ResourceNotFoundException',
+          message: "Secrets Manager can't find the specified secret.",
+        });
+      }
+      return reply(response, 200, this.#read(secret));
+    }
+    if (request.method === 'POST' && target === 'secretsmanager.BatchGetSecretValue') {
+      const ids = Array.isArray(input.SecretIdList) ? input.SecretIdList.map(String) : [];
+      const found = ids.map((id) => ({ id, secret: this.#find(id) }));
+      return reply(response, 200, {
+        SecretValues: found.flatMap(({ secret }) => (secret ? [this.#read(secret)] : [])),
+        Errors: found
+          .filter(({ secret }) => !secret)
+          .map(({ id }) => ({
+            SecretId: id,
+            ErrorCode: 'ResourceNotFoundException',
+            Message: "Secrets Manager can't find the specified secret.",
+          })),
       });
     }
+    return reply(response, 400, {
+      __type: 'UnknownOperationException',
+      message: `This emulator serves GetSecretValue and BatchGetSecretValue, got "${target}"`,
+    });
+  }
+
+  #read(secret: StoredSecret): Record<string, unknown> {
     secret.calls++;
-    reply(response, 200, {
+    return {
       ARN: secret.arn,
       Name: secret.name,
       SecretString: secret.value,
       VersionId: secret.versionId,
       VersionStages: ['AWSCURRENT'],
       CreatedDate: Math.floor(Date.now() / 1000),
-    });
+    };
   }
 
   /** Secrets Manager accepts the complete ARN, the partial ARN (without the suffix) or the name. */

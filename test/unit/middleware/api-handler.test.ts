@@ -660,3 +660,29 @@ describe('operation handlers when secrets cannot be read', () => {
     expect(runpod.requests).toHaveLength(0);
   });
 });
+
+describe('createApiHandler', () => {
+  const handle = async () => ({ statusCode: 200, headers: {}, body: '{}' });
+
+  it('refuses a buffered route given the streaming execution mode, and a streaming route without it', async () => {
+    // Prepare
+    const { createApiHandler } = await import('../../../functions/middleware/api-handler.ts');
+    const { executionModeStreamifyResponse } = await import('@middy/core/StreamifyResponse');
+    const { routingQuerySchema } = await import('../../../functions/validation/request-schemas.ts');
+
+    // Act and assess
+    expect(() =>
+      createApiHandler({
+        operation: 'health',
+        executionMode: executionModeStreamifyResponse,
+        query: routingQuerySchema,
+        handle,
+      }),
+    ).toThrow("The health handler must not pass middy's streaming execution mode");
+    expect(() =>
+      createApiHandler({ operation: 'stream', query: routingQuerySchema, handle }),
+    ).toThrow(
+      "The stream handler must pass middy's streaming execution mode: routes.ts marks the route streaming",
+    );
+  });
+});

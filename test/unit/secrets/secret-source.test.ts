@@ -1,12 +1,17 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   loadSecretText,
   parseRunPodApiKey,
   RUNPOD_API_KEY_PLACEHOLDER,
 } from '../../../functions/secrets/secret-source.ts';
+import {
+  type SecretsManagerEmulator,
+  startSecretsManager,
+} from '../../helpers/lambda/secrets-manager-emulator.ts';
+import { type CapturedOutput, captureOutput } from '../../helpers/unit/captured-output.ts';
 import { caught, rejected } from '../../helpers/unit/caught.ts';
 
 describe('parseRunPodApiKey', () => {
@@ -130,5 +135,103 @@ describe('loadSecretText', () => {
 
     // Assess
     expect(error.message).toBe('Environment variable UNIT_SECRET_SOURCE_KEY is not set');
+  });
+});
+
+describe('loadSecretText from Secrets Manager', () => {
+  const ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:';
+  const KEYS_ARN = `${ARN}gw-keys-AbCdEf`;
+  const RUNPOD_ARN = `${ARN}gw-runpod-GhIjKl`;
+  let secretsManager: SecretsManagerEmulator;
+  let load: typeof loadSecretText;
+  let output: CapturedOutput;
+
+  beforeEach(async () => {
+    secretsManager = await startSecretsManager();
+    secretsManager.putSecret(KEYS_ARN, '{"keys":[]}');
+    secretsManager.putSecret(RUNPOD_ARN, 'rpa_FROM_SECRETS_MANAGER');
+    vi.stubEnv('AWS_ENDPOINT_URL_SECRETS_MANAGER', secretsManager.url);
+    vi.stubEnv('AWS_REGION', 'eu-west-1');
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIAUNITTEST00000000');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'unit-test-secret-access-key');
+    // A fresh module: it keeps one SDK client, configured from the environment on first use.
+    vi.resetModules();
+    load = (await import('../../../functions/secrets/secret-source.ts')).loadSecretText;
+    output = captureOutput();
+  });
+
+  afterEach(async () => {
+    output.restore();
+    vi.unstubAllEnvs();
+    await secretsManager.close();
+  });
+
+  it('reads secrets asked for together with one BatchGetSecretValue', async () => {
+    // Act
+    const texts = await Promise.all([load(KEYS_ARN), load(RUNPOD_ARN)]);
+
+    // Assess
+    expect(texts).toEqual(['{"keys":[]}', 'rpa_FROM_SECRETS_MANAGER']);
+    expect(secretsManager.requests).toEqual(['secretsmanager.BatchGetSecretValue']);
+  });
+
+  it('matches batch entries to references by name and by partial ARN', async () => {
+    // Act
+    const texts = await Promise.all([load('gw-keys'), load(`${ARN}gw-runpod`)]);
+
+    // Assess
+    expect(texts).toEqual(['{"keys":[]}', 'rpa_FROM_SECRETS_MANAGER']);
+    expect(secretsManager.requests).toEqual(['secretsmanager.BatchGetSecretValue']);
+  });
+
+  it('reads a secret asked for alone with GetSecretValue', async () => {
+    // Act
+    const text = await load(RUNPOD_ARN);
+
+    // Assess
+    expect(text).toBe('rpa_FROM_SECRETS_MANAGER');
+    expect(secretsManager.requests).toEqual(['secretsmanager.GetSecretValue']);
+  });
+
+  it("reads a secret the batch did not return on its own, so it fails with Secrets Manager's error for it", async () => {
+    // Act
+    const [keys, missing] = await Promise.allSettled([
+      load(KEYS_ARN),
+      load(`${ARN}gw-missing-MnOpQr`),
+    ]);
+
+    // Assess
+    expect(keys).toEqual({ status: 'fulfilled', value: '{"keys":[]}' });
+    expect(missing).toMatchObject({
+      status: 'rejected',
+      reason: { name: 'ResourceNotFoundException' },
+    });
+    expect(secretsManager.requests).toEqual([
+      'secretsmanager.BatchGetSecretValue',
+      'secretsmanager.GetSecretValue',
+    ]);
+  });
+
+  it('falls back to one read per secret, with a warning, when the batch read is refused', async () => {
+    // Prepare
+    secretsManager.deny('secretsmanager.BatchGetSecretValue');
+
+    // Act
+    const texts = await Promise.all([load(KEYS_ARN), load(RUNPOD_ARN)]);
+
+    // Assess
+    expect(texts).toEqual(['{"keys":[]}', 'rpa_FROM_SECRETS_MANAGER']);
+    expect(secretsManager.requests).toEqual([
+      'secretsmanager.BatchGetSecretValue',
+      'secretsmanager.GetSecretValue',
+      'secretsmanager.GetSecretValue',
+    ]);
+    expect(output.records()).toEqual([
+      expect.objectContaining({
+        level: 'WARN',
+        message: 'batch read of secrets failed; reading them one by one',
+        reason: expect.stringContaining('not authorized'),
+      }),
+    ]);
   });
 });
