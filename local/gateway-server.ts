@@ -116,8 +116,13 @@ async function serve(
       headers?: Record<string, string>;
       body?: string;
     };
-    response.writeHead(result.statusCode, result.headers ?? {});
-    response.end(result.body ?? '');
+    // As API Gateway does for a buffered integration: the length up front, no chunked encoding.
+    const text = result.body ?? '';
+    response.writeHead(result.statusCode, {
+      ...result.headers,
+      'Content-Length': Buffer.byteLength(text),
+    });
+    response.end(text);
   } else {
     throw new Error(`No handler for ${found.route.operation}`);
   }

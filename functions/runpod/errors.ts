@@ -9,12 +9,15 @@ export class RunPodError extends Error {
 /** RunPod answered with a non-2xx status. `message` is RunPod's own text, if it sent one. */
 export class RunPodHttpError extends RunPodError {
   override name = 'RunPodHttpError';
-  constructor(
-    readonly status: number,
-    readonly upstreamMessage: string | undefined,
-    readonly retryAfter: string | undefined,
-  ) {
+  readonly status: number;
+  readonly upstreamMessage: string | undefined;
+  readonly retryAfter: string | undefined;
+
+  constructor(status: number, upstreamMessage: string | undefined, retryAfter: string | undefined) {
     super(`RunPod answered ${status}`);
+    this.status = status;
+    this.upstreamMessage = upstreamMessage;
+    this.retryAfter = retryAfter;
   }
 }
 
@@ -25,8 +28,11 @@ export class RunPodNetworkError extends RunPodError {
 
 export class RunPodTimeoutError extends RunPodError {
   override name = 'RunPodTimeoutError';
-  constructor(readonly timeoutMs: number) {
+  readonly timeoutMs: number;
+
+  constructor(timeoutMs: number) {
     super(`RunPod did not answer within ${timeoutMs} ms`);
+    this.timeoutMs = timeoutMs;
   }
 }
 

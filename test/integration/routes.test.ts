@@ -169,6 +169,13 @@ describe('every route through the local runtime against the simulator', () => {
     ]);
   });
 
+  it('answers a buffered route with its Content-Length, as API Gateway does, not chunked', async () => {
+    const response = await get('/chat/health');
+    const body = Buffer.from(await response.arrayBuffer());
+    expect(response.headers.get('content-length')).toBe(String(body.length));
+    expect(response.headers.get('transfer-encoding')).toBeNull();
+  });
+
   it('stream with Accept: application/json returns one RunPod poll', async () => {
     const { id } = (await (
       await post('/chat/runsync', { input: { sim: { stream: 3, chunkIntervalMs: 0 } } })
