@@ -58,7 +58,11 @@ export async function synthesize(options: {
   log: (line: string) => void;
 }): Promise<Synthesis> {
   await mkdir(OUT_DIR, { recursive: true });
-  const digest = await sourcesDigest(BUNDLE_SOURCES, CONTEXT);
+  // The synth code itself shapes the cloud assembly too.
+  const digest = await sourcesDigest(
+    [...BUNDLE_SOURCES, 'test/helpers/synthesized-gateway.ts', 'bench/synth.ts'],
+    CONTEXT,
+  );
   const previous = existsSync(DIGEST_FILE) ? (await readFile(DIGEST_FILE, 'utf8')).trim() : '';
   let synthMs: number | undefined;
   if (options.fresh || previous !== digest || !existsSync(join(SYNTH_DIR, 'manifest.json'))) {
