@@ -130,8 +130,8 @@ for (const section of sections) {
     const runners: { runner: ColdRunner; rounds: number }[] = quick
       ? [{ runner: 'harness', rounds: 3 }]
       : [
-          { runner: 'harness', rounds: 24 },
-          { runner: 'ric', rounds: 12 },
+          { runner: 'harness', rounds: 36 },
+          { runner: 'ric', rounds: 18 },
         ];
     results.coldStart = await measureColdStarts({
       synthesis,
