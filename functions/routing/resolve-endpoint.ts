@@ -28,6 +28,18 @@ export function configuredEndpointsOf(surface: SurfaceConfig): Set<string> {
   return endpoints;
 }
 
+/** Each surface's endpoint set, built on its first override rather than on every one. */
+const overrideTargets = new WeakMap<SurfaceConfig, ReadonlySet<string>>();
+
+function overrideTargetsOf(surface: SurfaceConfig): ReadonlySet<string> {
+  let endpoints = overrideTargets.get(surface);
+  if (!endpoints) {
+    endpoints = configuredEndpointsOf(surface);
+    overrideTargets.set(surface, endpoints);
+  }
+  return endpoints;
+}
+
 /**
  * Picks the RunPod endpoint for a request: the `endpointId` override if the surface allows
  * it, else the model's endpoint, else the surface's default. A model the surface does not
@@ -37,7 +49,7 @@ export function resolveEndpoint(surfaceName: string, choice: EndpointChoice): st
   const { surface, override, model } = choice;
   if (override !== undefined) {
     const allowed =
-      endpointIdSchema.safeParse(override).success && configuredEndpointsOf(surface).has(override);
+      endpointIdSchema.safeParse(override).success && overrideTargetsOf(surface).has(override);
     if (!allowed) {
       throw new GatewayError(
         'endpoint_not_allowed',
