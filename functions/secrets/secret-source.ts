@@ -56,6 +56,9 @@ interface PendingRead {
 
 let queued: PendingRead[] | undefined;
 
+/** BatchGetSecretValue takes at most 20 secret ids; any beyond are read one by one. */
+const MAX_BATCH = 20;
+
 /**
  * Secrets Manager reads asked for in the same turn of the event loop go out together: one
  * `BatchGetSecretValue` for several secrets. The runtime asks for both of its secrets at cold
@@ -93,7 +96,7 @@ async function readBatch(
   if (references.length > 1) {
     try {
       const answer = await access.client.send(
-        new access.BatchGetSecretValueCommand({ SecretIdList: references }),
+        new access.BatchGetSecretValueCommand({ SecretIdList: references.slice(0, MAX_BATCH) }),
       );
       entries = answer.SecretValues ?? [];
     } catch (error) {
