@@ -1,7 +1,12 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { sha256Hex, TOKEN_PREFIX } from '../functions/auth/key-store.ts';
 import type { Operation } from '../functions/routes.ts';
 import { restProxyEvent } from '../local/api-gateway-event.ts';
+import { createKey } from '../local/key-file.ts';
+import { OUT_DIR } from './processes.ts';
 
 /**
  * The invocations the Lambda sections send: one realistic API Gateway REST proxy event per
@@ -24,12 +29,39 @@ export interface BenchCredentials {
 }
 
 export function benchCredentials(): BenchCredentials {
-  const token = `rpg_${randomBytes(32).toString('base64url')}`;
-  const sha256 = createHash('sha256').update(token, 'utf8').digest('hex');
+  const token = `${TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
   const keyStore = JSON.stringify({
-    keys: [{ id: 'bench', sha256, surfaces: ['*'], createdAt: '2026-01-01T00:00:00.000Z' }],
+    keys: [
+      {
+        id: 'bench',
+        sha256: sha256Hex(token),
+        surfaces: ['*'],
+        createdAt: '2026-01-01T00:00:00.000Z',
+      },
+    ],
   });
   return { token, keyStore };
+}
+
+export interface LocalBenchKeys {
+  /** Key file for a local gateway (`GATEWAY_KEYS_FILE`), holding one all-surfaces key. */
+  readonly keysFile: string;
+  /** That key's token. */
+  readonly token: string;
+  /** The RunPod key a simulator process is started with (`SIM_API_KEY`). */
+  readonly simKey: string;
+}
+
+/** Fresh keys for a local gateway and simulator the bench starts, in `bench/out/<name>-keys.json`. */
+export async function localBenchKeys(name: string): Promise<LocalBenchKeys> {
+  const keysFile = join(OUT_DIR, `${name}-keys.json`);
+  await rm(keysFile, { force: true });
+  const { token } = await createKey(keysFile, {
+    id: 'bench',
+    surfaces: ['*'],
+    description: 'npm run bench',
+  });
+  return { keysFile, token, simKey: `sim_${randomUUID()}` };
 }
 
 interface OperationCall {

@@ -1,12 +1,8 @@
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { createKey } from '../local/key-file.ts';
-import { ENDPOINT_ID, SURFACE } from './events.ts';
+import { ENDPOINT_ID, localBenchKeys, SURFACE } from './events.ts';
 import {
   baseEnv,
   cpuTimeMs,
   ipcRequest,
-  OUT_DIR,
   type ServerProcess,
   startServerProcess,
   tsxArgs,
@@ -94,14 +90,7 @@ export interface E2eOptions {
 const GATEWAY_READY = /listening on (http:\/\/[^\s]+)/;
 
 export async function measureLocalE2e(options: E2eOptions): Promise<LocalE2eResult> {
-  const keysFile = join(OUT_DIR, 'e2e-keys.json');
-  await rm(keysFile, { force: true });
-  const { token } = await createKey(keysFile, {
-    id: 'bench',
-    surfaces: ['*'],
-    description: 'npm run bench',
-  });
-  const simKey = `sim_${crypto.randomUUID()}`;
+  const { keysFile, token, simKey } = await localBenchKeys('e2e');
   const processes: ServerProcess[] = [];
   const start = async (
     name: string,

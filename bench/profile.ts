@@ -4,12 +4,12 @@ import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promi
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { handlerFileOf, type Operation } from '../functions/routes.ts';
-import { createKey } from '../local/key-file.ts';
 import type { BuiltHarness } from './build-harness.ts';
 import {
   benchCredentials,
   ENDPOINT_ID,
   eventOf,
+  localBenchKeys,
   RUNPOD_API_KEY,
   upstreamRequestOf,
 } from './events.ts';
@@ -300,10 +300,7 @@ export async function profileGateway(options: {
 
 /** `local/main.ts` and the minimal proxy, each profiled under autocannon at 64 connections. */
 async function profileUnderLoad(log: (line: string) => void): Promise<void> {
-  const keysFile = join(OUT_DIR, 'profile-keys.json');
-  await rm(keysFile, { force: true });
-  const { token } = await createKey(keysFile, { id: 'bench', surfaces: ['*'] });
-  const simKey = `sim_${crypto.randomUUID()}`;
+  const { keysFile, token, simKey } = await localBenchKeys('profile');
   const processes: ServerProcess[] = [];
   try {
     const loader = await startServerProcess({

@@ -1,13 +1,9 @@
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { createKey } from '../local/key-file.ts';
 import type { SimulatorStats } from '../local/simulator/index.ts';
-import { ENDPOINT_ID, SURFACE } from './events.ts';
+import { ENDPOINT_ID, localBenchKeys, SURFACE } from './events.ts';
 import {
   baseEnv,
   epochNow,
   ipcRequest,
-  OUT_DIR,
   type ServerProcess,
   sleep,
   startServerProcess,
@@ -153,14 +149,7 @@ export async function measureStreaming(options: StreamingOptions): Promise<Strea
 }
 
 async function startPair(name: string, processes: ServerProcess[]): Promise<Pair> {
-  const keysFile = join(OUT_DIR, `stream-${name}-keys.json`);
-  await rm(keysFile, { force: true });
-  const { token } = await createKey(keysFile, {
-    id: 'bench',
-    surfaces: ['*'],
-    description: 'npm run bench',
-  });
-  const simKey = `sim_${crypto.randomUUID()}`;
+  const { keysFile, token, simKey } = await localBenchKeys(`stream-${name}`);
   const simulator = await startServerProcess({
     name: `stream-${name}-simulator`,
     args: tsxArgs('bench/servers/simulator-main.ts'),

@@ -4,18 +4,7 @@ import { join } from 'node:path';
 import type { Operation } from '../../functions/routes.ts';
 import { createKey } from '../../local/key-file.ts';
 import { type LocalGateway, startLocalGateway } from '../../local/local-gateway.ts';
-
-export const TEST_ROUTING = {
-  surfaces: {
-    chat: {
-      endpointId: 'chatendpoint01',
-      models: { 'llama-3-8b': 'llama3endpoint01' },
-      allowedEndpointIds: ['chatcanary01'],
-    },
-    images: { endpointId: 'imagesendpoint1' },
-    modelsonly: { models: { small: 'smallendpoint01' } },
-  },
-};
+import { TEST_ROUTING } from './test-routing.ts';
 
 export interface GatewayFixture {
   readonly gateway: LocalGateway;

@@ -7,6 +7,7 @@ import { type KeyEntry, sha256Hex } from '../../../functions/auth/key-store.ts';
 import type { GatewayResponse } from '../../../functions/http/response.ts';
 import type { GatewayContext } from '../../../functions/middleware/request-state.ts';
 import { restProxyEvent } from '../../../local/api-gateway-event.ts';
+import { TEST_ROUTING } from '../../helpers/test-routing.ts';
 import { type CapturedOutput, captureOutput } from '../../helpers/unit/captured-output.ts';
 import {
   type LocalHttpServer,
@@ -41,17 +42,6 @@ const KEYS: KeyEntry[] = [
   },
   { id: 'disabled', sha256: sha256Hex(TOKENS.disabled), surfaces: ['*'], disabled: true },
 ];
-
-const ROUTING = {
-  surfaces: {
-    chat: {
-      endpointId: 'chatendpoint01',
-      models: { 'llama-3-8b': 'llama3endpoint01' },
-      allowedEndpointIds: ['chatcanary01'],
-    },
-    images: { endpointId: 'imagesendpoint1' },
-  },
-};
 
 /** RunPod's answer with unusual spacing and a number JSON.parse would round: passed on as is. */
 const HEALTH_BODY =
@@ -158,7 +148,7 @@ describe('operation handlers through the middleware chain', () => {
   beforeAll(async () => {
     directory = await mkdtemp(join(tmpdir(), 'api-handler-'));
     runpod = await startLocalHttpServer(() => undefined);
-    vi.stubEnv('GATEWAY_CONFIG', await writeJson(join(directory, 'routing.json'), ROUTING));
+    vi.stubEnv('GATEWAY_CONFIG', await writeJson(join(directory, 'routing.json'), TEST_ROUTING));
     vi.stubEnv(
       'GATEWAY_KEY_STORE',
       `file:${await writeJson(join(directory, 'keys.json'), { keys: KEYS })}`,
@@ -595,7 +585,7 @@ describe('operation handlers when secrets cannot be read', () => {
   beforeAll(async () => {
     directory = await mkdtemp(join(tmpdir(), 'api-handler-secrets-'));
     runpod = await startLocalHttpServer((_request, response) => reply(response, 200, HEALTH_BODY));
-    vi.stubEnv('GATEWAY_CONFIG', await writeJson(join(directory, 'routing.json'), ROUTING));
+    vi.stubEnv('GATEWAY_CONFIG', await writeJson(join(directory, 'routing.json'), TEST_ROUTING));
     vi.stubEnv('RUNPOD_API_KEY_SECRET', 'env:UNIT_GATEWAY_UNSET_RUNPOD_KEY');
     vi.stubEnv('UNIT_GATEWAY_UNSET_RUNPOD_KEY', undefined);
     vi.stubEnv('RUNPOD_BASE_URL', `${runpod.baseUrl}/v2`);
