@@ -13,6 +13,24 @@ export const COMPLETE_ARN =
 export const PARTIAL_ARN = 'arn:aws:secretsmanager:eu-west-1:210987654321:secret:shared/runpod';
 export const SECRET_NAME = 'embeddings/runpod-key';
 
+/** How the construct grants a secret named by name: its ARN in the stack's account and region, any suffix. */
+export function secretArnPatternOf(name: string): unknown {
+  return {
+    'Fn::Join': [
+      '',
+      [
+        'arn:',
+        { Ref: 'AWS::Partition' },
+        ':secretsmanager:',
+        { Ref: 'AWS::Region' },
+        ':',
+        { Ref: 'AWS::AccountId' },
+        `:secret:${name}-??????`,
+      ],
+    ],
+  };
+}
+
 export const ROUTING: RoutingConfig = {
   surfaces: {
     chat: {

@@ -23,6 +23,7 @@ import {
   ROUTING,
   resourcePaths,
   SECRET_NAME,
+  secretArnPatternOf,
   synthGateway,
   testContext,
 } from './gateway-fixture.ts';
@@ -167,20 +168,7 @@ describe('RunPodGateway with default props', () => {
     const { template, stack, gateway } = fixture;
     const keyStore = { Ref: logicalIdOf(stack, gateway.keyStoreSecret) };
     const runpodKey = { Ref: logicalIdOf(stack, gateway.runpodApiKeySecret) };
-    const byName = {
-      'Fn::Join': [
-        '',
-        [
-          'arn:',
-          { Ref: 'AWS::Partition' },
-          ':secretsmanager:',
-          { Ref: 'AWS::Region' },
-          ':',
-          { Ref: 'AWS::AccountId' },
-          `:secret:${SECRET_NAME}-??????`,
-        ],
-      ],
-    };
+    const byName = secretArnPatternOf(SECRET_NAME);
     const expected = [keyStore, runpodKey, COMPLETE_ARN, `${PARTIAL_ARN}-??????`, byName];
 
     // Act
