@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type BundleHarness,
   bearer,
+  callBundle,
   callerResponseOf,
   type StartedBundle,
   simulatorCall,
@@ -95,16 +96,12 @@ describe('buffered route bundles under aws-lambda-ric', () => {
       input: { sim: { queueMs: 60_000 } },
     });
 
-    const response = callerResponseOf(
-      await cancel.process.invoke(
-        restProxyEvent({
-          operation: 'cancel',
-          surface: 'chat',
-          jobId: String(id),
-          headers: bearer(harness.token),
-        }),
-      ),
-    );
+    const response = await callBundle(cancel, {
+      operation: 'cancel',
+      surface: 'chat',
+      jobId: String(id),
+      headers: bearer(harness.token),
+    });
 
     expect(response.mode).toBe('buffered');
     expect(response.statusCode).toBe(200);
@@ -125,16 +122,12 @@ describe('buffered route bundles under aws-lambda-ric', () => {
     });
     await waitForJobStatus(harness.simulator, 'chatendpoint01', String(id), ['FAILED']);
 
-    const response = callerResponseOf(
-      await retry.process.invoke(
-        restProxyEvent({
-          operation: 'retry',
-          surface: 'chat',
-          jobId: String(id),
-          headers: bearer(harness.token),
-        }),
-      ),
-    );
+    const response = await callBundle(retry, {
+      operation: 'retry',
+      surface: 'chat',
+      jobId: String(id),
+      headers: bearer(harness.token),
+    });
 
     expect(response.mode).toBe('buffered');
     expect(response.statusCode).toBe(200);
@@ -153,15 +146,11 @@ describe('buffered route bundles under aws-lambda-ric', () => {
       });
     }
 
-    const response = callerResponseOf(
-      await purgeQueue.process.invoke(
-        restProxyEvent({
-          operation: 'purge-queue',
-          surface: 'images',
-          headers: bearer(harness.token),
-        }),
-      ),
-    );
+    const response = await callBundle(purgeQueue, {
+      operation: 'purge-queue',
+      surface: 'images',
+      headers: bearer(harness.token),
+    });
 
     expect(response.mode).toBe('buffered');
     expect(response.statusCode).toBe(200);
@@ -169,15 +158,11 @@ describe('buffered route bundles under aws-lambda-ric', () => {
   });
 
   it('health answers the job and worker counts', async () => {
-    const response = callerResponseOf(
-      await health.process.invoke(
-        restProxyEvent({
-          operation: 'health',
-          surface: 'embeddings',
-          headers: bearer(harness.token),
-        }),
-      ),
-    );
+    const response = await callBundle(health, {
+      operation: 'health',
+      surface: 'embeddings',
+      headers: bearer(harness.token),
+    });
 
     expect(response.mode).toBe('buffered');
     expect(response.statusCode).toBe(200);
@@ -213,15 +198,11 @@ describe('buffered route bundles under aws-lambda-ric', () => {
   });
 
   it('answers 401 invalid_token for a key the key store does not hold', async () => {
-    const response = callerResponseOf(
-      await health.process.invoke(
-        restProxyEvent({
-          operation: 'health',
-          surface: 'chat',
-          headers: bearer('rpg_not-a-real-key'),
-        }),
-      ),
-    );
+    const response = await callBundle(health, {
+      operation: 'health',
+      surface: 'chat',
+      headers: bearer('rpg_not-a-real-key'),
+    });
 
     expect(response.statusCode).toBe(401);
     expect(response.headers['WWW-Authenticate']).toContain('error="invalid_token"');
@@ -230,11 +211,11 @@ describe('buffered route bundles under aws-lambda-ric', () => {
 
   it('reads both secrets in one Secrets Manager request per execution environment and serves later invocations from cache', async () => {
     for (let index = 0; index < 3; index++) {
-      const response = callerResponseOf(
-        await health.process.invoke(
-          restProxyEvent({ operation: 'health', surface: 'chat', headers: bearer(harness.token) }),
-        ),
-      );
+      const response = await callBundle(health, {
+        operation: 'health',
+        surface: 'chat',
+        headers: bearer(harness.token),
+      });
       expect(response.statusCode).toBe(200);
     }
 

@@ -3,6 +3,7 @@ import { routeFor } from '../../functions/routes.ts';
 import {
   type BundleHarness,
   bearer,
+  callBundle,
   callerResponseOf,
   parseSse,
   type StartedBundle,
@@ -223,16 +224,12 @@ describe('streamed route bundles under aws-lambda-ric', () => {
     });
     await waitForJobStatus(harness.simulator, ENDPOINT, String(id), ['COMPLETED']);
 
-    const response = callerResponseOf(
-      await stream.process.invoke(
-        restProxyEvent({
-          operation: 'stream',
-          surface: 'chat',
-          jobId: String(id),
-          headers: { ...bearer(harness.token), Accept: 'application/json' },
-        }),
-      ),
-    );
+    const response = await callBundle(stream, {
+      operation: 'stream',
+      surface: 'chat',
+      jobId: String(id),
+      headers: { ...bearer(harness.token), Accept: 'application/json' },
+    });
 
     expect(response.mode).toBe('streamed');
     expect(response.statusCode).toBe(200);
@@ -243,16 +240,12 @@ describe('streamed route bundles under aws-lambda-ric', () => {
   });
 
   it('stream answers an unknown job with a 404 problem before the first byte', async () => {
-    const response = callerResponseOf(
-      await stream.process.invoke(
-        restProxyEvent({
-          operation: 'stream',
-          surface: 'chat',
-          jobId: 'no-such-job',
-          headers: bearer(harness.token),
-        }),
-      ),
-    );
+    const response = await callBundle(stream, {
+      operation: 'stream',
+      surface: 'chat',
+      jobId: 'no-such-job',
+      headers: bearer(harness.token),
+    });
 
     expect(response.statusCode).toBe(404);
     expect(response.headers['Content-Type']).toBe('application/problem+json');

@@ -8,6 +8,7 @@ import {
   RUNPOD_KEY_SECRET_ARN,
   synthesizeGateway,
 } from './cdk-assembly.ts';
+import { type RestRequest, restProxyEvent } from './rest-proxy-event.ts';
 import { type LambdaProcess, startLambdaProcess } from './ric-process.ts';
 import type { InvocationResult } from './runtime-api-emulator.ts';
 import { type SecretsManagerEmulator, startSecretsManager } from './secrets-manager-emulator.ts';
@@ -114,6 +115,14 @@ export interface CallerResponse {
   readonly statusCode: number;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
+}
+
+/** Invokes a bundle with the REST proxy event for `request`; the answer as its caller gets it. */
+export async function callBundle(
+  bundle: Pick<StartedBundle, 'process'>,
+  request: RestRequest,
+): Promise<CallerResponse> {
+  return callerResponseOf(await bundle.process.invoke(restProxyEvent(request)));
 }
 
 /**
