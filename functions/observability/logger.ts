@@ -6,8 +6,8 @@
  * or `s3Config`.
  *
  * Written here rather than taken from Powertools Logger: the gateway uses none of its features
- * beyond this, and the bench measured its cost where budgets are tight: about 3.5× this
- * module's CPU per request line and a few ms of cold start (docs/performance.md).
+ * beyond this, and where the budgets are tight the bench measured Powertools' line at several
+ * times the CPU of a plain JSON line, plus a few ms of cold start (docs/performance.md).
  */
 
 export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'] as const;
