@@ -22,6 +22,7 @@ import {
   DEFAULT_SECRETS_MAX_AGE_MS,
   upstreamTimeoutVariable,
 } from '../../functions/config/settings.ts';
+import { LOG_LEVELS, type LogLevel } from '../../functions/observability/logger.ts';
 import {
   API_PREFIX,
   BUFFERED_INTEGRATION_TIMEOUT_SECONDS,
@@ -56,7 +57,7 @@ import { BUNDLED_ROUTING_FILE, writeRoutingFile } from './routing-file.ts';
 import { accessOf, importSecretReference, type SecretAccess } from './secret-references.ts';
 
 /** Log levels the functions accept in `LOG_LEVEL`. */
-export type GatewayLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+export type GatewayLogLevel = Exclude<LogLevel, 'SILENT'>;
 
 /** API Gateway execution-log levels; logging cannot be turned off (cdk-nag APIG6). */
 export type ExecutionLogLevel = 'INFO' | 'ERROR';
@@ -180,7 +181,9 @@ const LAMBDA_PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024;
 const MAX_STREAMING_TIMEOUT_SECONDS = 900;
 /** Room the stream function keeps after its relay budget to write the closing event. */
 const STREAM_CLOSE_MARGIN_MS = 20_000;
-const LOG_LEVELS: readonly GatewayLogLevel[] = ['DEBUG', 'INFO', 'WARN', 'ERROR'];
+const GATEWAY_LOG_LEVELS = LOG_LEVELS.filter(
+  (level): level is GatewayLogLevel => level !== 'SILENT',
+);
 const EXECUTION_LOG_LEVELS: Readonly<Record<ExecutionLogLevel, MethodLoggingLevel>> = {
   INFO: MethodLoggingLevel.INFO,
   ERROR: MethodLoggingLevel.ERROR,
@@ -399,8 +402,8 @@ function resolveSettings(props: RunPodGatewayProps): ResolvedSettings {
   }
 
   const logLevel = props.logLevel ?? 'INFO';
-  if (!LOG_LEVELS.includes(logLevel)) {
-    throw new Error(`logLevel must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+  if (!GATEWAY_LOG_LEVELS.includes(logLevel)) {
+    throw new Error(`logLevel must be one of ${GATEWAY_LOG_LEVELS.join(', ')}, got "${logLevel}"`);
   }
   const executionLogLevel = props.executionLogLevel ?? 'ERROR';
   if (!Object.hasOwn(EXECUTION_LOG_LEVELS, executionLogLevel)) {
