@@ -5,6 +5,7 @@ import {
   RunPodNetworkError,
   RunPodTimeoutError,
 } from './errors.ts';
+import { type HttpAnswer, sendHttp } from './http-request.ts';
 
 export interface RunPodCall {
   readonly endpointId: string;
@@ -39,8 +40,7 @@ const USER_AGENT = 'runpod-gateway/0.1';
 
 /**
  * The RunPod Serverless HTTP client: one request per call, timeouts, and retries only where
- * the caller says the call is idempotent. Node's fetch pools keep-alive connections, so
- * warm invocations reuse the TLS connection to RunPod.
+ * the caller says the call is idempotent.
  */
 export class RunPodClient {
   readonly #baseUrl: string;
@@ -73,29 +73,24 @@ export class RunPodClient {
     if (call.body !== undefined) headers['Content-Type'] = 'application/json';
     if (call.requestId !== undefined) headers['X-Request-Id'] = call.requestId;
 
-    let response: Response;
-    let text: string;
+    let answer: HttpAnswer;
     try {
-      response = await fetch(this.urlOf(call), {
+      answer = await sendHttp(this.urlOf(call), {
         method: call.method,
         headers,
-        body: call.body,
+        ...(call.body === undefined ? {} : { body: call.body }),
         signal,
       });
-      text = await response.text();
     } catch (error) {
       throw failureOf(error, call, timeout);
     } finally {
       clearTimeout(pending);
     }
-    if (response.status < 200 || response.status > 299) {
-      throw new RunPodHttpError(
-        response.status,
-        upstreamMessageOf(text),
-        response.headers.get('retry-after') ?? undefined,
-      );
+    const { status, text } = answer;
+    if (status < 200 || status > 299) {
+      throw new RunPodHttpError(status, upstreamMessageOf(text), answer.retryAfter);
     }
-    return { status: response.status, text, json: jsonObjectOf(text) };
+    return { status, text, json: jsonObjectOf(text) };
   }
 
   /**

@@ -25,6 +25,10 @@ export interface LocalHttpServer {
   readonly baseUrl: string;
   /** Every request received, in order. */
   readonly requests: ReceivedRequest[];
+  /** How many TCP connections clients have opened so far. */
+  readonly connections: () => number;
+  /** Closes the connections that sit idle between requests, as a server's keep-alive timeout does. */
+  closeIdleConnections(): void;
   /** Replaces how the server answers from now on. */
   respondWith(responder: Responder): void;
   close(): Promise<void>;
@@ -50,10 +54,16 @@ export async function startLocalHttpServer(responder: Responder): Promise<LocalH
       });
     });
   });
+  let connections = 0;
+  server.on('connection', () => {
+    connections += 1;
+  });
   const port = await listen(server);
   return {
     baseUrl: `http://127.0.0.1:${port}`,
     requests,
+    connections: () => connections,
+    closeIdleConnections: () => server.closeIdleConnections(),
     respondWith: (next) => {
       respond = next;
     },

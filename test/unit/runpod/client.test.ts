@@ -306,6 +306,75 @@ describe('RunPodClient', () => {
       expect(server.requests).toHaveLength(1);
     });
 
+    it('rejects with RunPodNetworkError when the body is cut short after the headers', async () => {
+      // Prepare: RunPod announces 100 bytes, sends a few, and the connection drops
+      server.respondWith((_request, response) => {
+        response.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': '100' });
+        response.write('{"status":');
+        setTimeout(() => response.socket?.destroy(), 20);
+      });
+
+      // Act + Assess: never a partial body passed off as an answer
+      await rejected(client.send(call()), RunPodNetworkError);
+    });
+
+    it('decodes a UTF-8 character split across two chunks of the body', async () => {
+      // Prepare
+      const bytes = Buffer.from('{"text":"héllo 😀"}');
+      server.respondWith((_request, response) => {
+        response.writeHead(200, { 'Content-Type': 'application/json' });
+        response.write(bytes.subarray(0, 13)); // ends inside the emoji's four bytes
+        setTimeout(() => response.end(bytes.subarray(13)), 20);
+      });
+
+      // Act
+      const answer = await client.send(call());
+
+      // Assess
+      expect(answer.json).toEqual({ text: 'héllo 😀' });
+    });
+
+    it('reuses one kept-alive connection for calls in sequence', async () => {
+      // Prepare
+      const before = server.connections();
+
+      // Act
+      await client.send(call());
+      await client.send(call({ path: 'run', method: 'POST', body: '{"input":{}}' }));
+      await client.send(call());
+
+      // Assess
+      expect(server.connections() - before).toBeLessThanOrEqual(1);
+    });
+
+    it('opens a new connection when RunPod has closed the idle one', async () => {
+      // Prepare
+      await client.send(call());
+      const before = server.connections();
+      server.closeIdleConnections();
+      await new Promise((done) => setTimeout(done, 20));
+
+      // Act
+      const answer = await client.send(call());
+
+      // Assess
+      expect(answer.status).toBe(200);
+      expect(server.connections()).toBe(before + 1);
+    });
+
+    it('waits for an answer slower than the idle-connection timeout (a long poll)', async () => {
+      // Prepare: idle kept-alive connections close after 4 s; a call in flight must not
+      server.respondWith((_request, response) => {
+        setTimeout(() => reply(response, 200, '{"status":"IN_PROGRESS"}'), 4_500);
+      });
+
+      // Act
+      const answer = await client.send(call({ path: 'stream/job-1', timeoutMs: 10_000 }));
+
+      // Assess
+      expect(answer.json).toEqual({ status: 'IN_PROGRESS' });
+    }, 10_000);
+
     it('rejects with the caller abort reason when the caller goes away', async () => {
       // Prepare
       server.respondWith(() => undefined);
