@@ -1,26 +1,25 @@
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { OUT_DIR, PROJECT_ROOT } from './processes.ts';
 
 /**
  * Compiles the child-process harnesses to plain ESM (so a cold start pays for no TypeScript
- * loader) and bundles the baseline handler exactly as NodejsFunction bundles the gateway's
+ * loader) and bundles the baseline handlers exactly as NodejsFunction bundles the gateway's
  * functions: minified ESM for Node 24, `@aws-sdk/*` external.
  */
 export interface BuiltHarness {
   readonly coldHarness: string;
   readonly warmHarness: string;
-  /** Directory of the baseline function (`index.mjs`), used like an asset directory. */
+  /** Directory of the floor baseline function (`index.mjs`), used like an asset directory. */
   readonly baselineDir: string;
-  readonly baselineBytes: number;
+  /** The same floor with Node's own HTTP client instead of `fetch` (informational). */
+  readonly nodeHttpBaselineDir: string;
 }
 
 export async function buildHarness(): Promise<BuiltHarness> {
   const harnessDir = join(OUT_DIR, 'harness');
-  const baselineDir = join(OUT_DIR, 'baseline');
   await mkdir(harnessDir, { recursive: true });
-  await mkdir(baselineDir, { recursive: true });
   await build({
     entryPoints: {
       'cold-harness': join(PROJECT_ROOT, 'bench/harness/cold-harness.ts'),
@@ -34,9 +33,25 @@ export async function buildHarness(): Promise<BuiltHarness> {
     target: 'node24',
     logLevel: 'silent',
   });
+  const baselineDir = await buildBaseline('baseline-handler.ts', 'baseline');
+  const nodeHttpBaselineDir = await buildBaseline(
+    'baseline-node-http-handler.ts',
+    'baseline-node-http',
+  );
+  return {
+    coldHarness: join(harnessDir, 'cold-harness.mjs'),
+    warmHarness: join(harnessDir, 'warm-harness.mjs'),
+    baselineDir,
+    nodeHttpBaselineDir,
+  };
+}
+
+async function buildBaseline(entry: string, name: string): Promise<string> {
+  const dir = join(OUT_DIR, name);
+  await mkdir(dir, { recursive: true });
   await build({
-    entryPoints: [join(PROJECT_ROOT, 'bench/harness/baseline-handler.ts')],
-    outfile: join(baselineDir, 'index.mjs'),
+    entryPoints: [join(PROJECT_ROOT, 'bench', 'harness', entry)],
+    outfile: join(dir, 'index.mjs'),
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -46,10 +61,5 @@ export async function buildHarness(): Promise<BuiltHarness> {
     external: ['@aws-sdk/*'],
     logLevel: 'silent',
   });
-  return {
-    coldHarness: join(harnessDir, 'cold-harness.mjs'),
-    warmHarness: join(harnessDir, 'warm-harness.mjs'),
-    baselineDir,
-    baselineBytes: (await stat(join(baselineDir, 'index.mjs'))).size,
-  };
+  return dir;
 }

@@ -24,7 +24,7 @@ import {
 /**
  * Cold start: from spawning a fresh Node 24 process to having the first invocation's response,
  * for the synthesized bundle of each operation and for the floor baseline (Secrets Manager client
- * + one secret + one fetch), against instant loopback services. Two runners, each used alike
+ * + one secret + one fetch), against instant loopback services; plus `NODE_HTTP_FLOOR`. Two runners, each used alike
  * for the baseline and the gateway:
  * - `harness`: a tiny process that imports `index.mjs` and calls `handler(event, context)` once;
  *   it also reports where the time went (process boot, module load, first invocation);
@@ -85,6 +85,14 @@ export interface ColdStartResult {
   readonly runners: Readonly<Partial<Record<ColdRunner, ColdRunnerResult>>>;
 }
 
+/**
+ * An informational variant measured in the same rotation as the functions, never budgeted: the
+ * floor handler with Node's own HTTP client in place of `fetch`, as the gateway's RunPod client
+ * has. The floor's `fetch` compiles undici on its first call; this row shows what that costs, and
+ * so what the gateway adds over a floor with the same HTTP client.
+ */
+export const NODE_HTTP_FLOOR = 'floor, node:http instead of fetch';
+
 const RIC_ENTRY = join(PROJECT_ROOT, 'node_modules', 'aws-lambda-ric', 'index.mjs');
 
 interface Variant {
@@ -131,16 +139,19 @@ export async function measureColdStarts(options: {
     event: eventOf('health', credentials.token),
     timeoutMs: health.timeoutSeconds * 1000,
   };
-  const variants = options.functions.map(
-    (fn): Variant => ({
-      name: fn.label,
-      taskRoot: fn.assetDir,
-      memorySize: fn.memorySize,
-      templateEnvironment: fn.environment,
-      event: eventOf(fn.operation, credentials.token),
-      timeoutMs: fn.timeoutSeconds * 1000,
-    }),
-  );
+  const variants = [
+    { ...baseline, name: NODE_HTTP_FLOOR, taskRoot: options.harness.nodeHttpBaselineDir },
+    ...options.functions.map(
+      (fn): Variant => ({
+        name: fn.label,
+        taskRoot: fn.assetDir,
+        memorySize: fn.memorySize,
+        templateEnvironment: fn.environment,
+        event: eventOf(fn.operation, credentials.token),
+        timeoutMs: fn.timeoutSeconds * 1000,
+      }),
+    ),
+  ];
 
   const runners: Partial<Record<ColdRunner, ColdRunnerResult>> = {};
   try {

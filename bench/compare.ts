@@ -14,6 +14,9 @@ import type { FunctionUnderTest, Synthesis } from './synth.ts';
  * byte) and get the synthesized functions' routing file and environment; its `local/main.ts` is
  * started for the end-to-end section. Results carry the label `<operation> (compare)`.
  */
+/** Appended to a compared copy's labels. */
+export const COMPARE_SUFFIX = ' (compare)';
+
 export function compareRootOf(dir: string): string {
   const root = resolve(dir);
   if (
@@ -54,7 +57,7 @@ export async function buildCompareFunctions(
       outfile: join(dir, 'index.mjs'),
     });
     await copyFile(join(synthesized.assetDir, 'routing.json'), join(dir, 'routing.json'));
-    functions.push({ ...synthesized, assetDir: dir, label: `${operation} (compare)` });
+    functions.push({ ...synthesized, assetDir: dir, label: `${operation}${COMPARE_SUFFIX}` });
   }
   return functions;
 }

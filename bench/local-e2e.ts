@@ -22,7 +22,18 @@ import { median, medianPairedDelta, ratio, round } from './stats.ts';
  * - `embedded` (informational): npm start's default, the simulator inside the gateway's process,
  *   against a proxy process with its own embedded simulator.
  */
-export type E2eTarget = 'simulator' | 'proxy' | 'gateway' | 'gateway-log-error' | 'gateway-compare';
+export type E2eTarget =
+  | 'simulator'
+  | 'proxy'
+  | 'proxy-node-http'
+  | 'gateway'
+  | 'gateway-log-error'
+  | 'gateway-compare';
+
+/** Targets compared with the proxy: every gateway, and the proxy forwarding with node:http. */
+export function isComparedWithProxy(name: E2eTarget): boolean {
+  return name !== 'simulator' && name !== 'proxy';
+}
 
 export interface E2eMeasure {
   /** Median over repetitions. */
@@ -44,9 +55,9 @@ export interface E2eConcurrencyResult {
   readonly gatewayToProxyCpu: number;
   /** Median over repetitions of (gateway p50 − proxy p50), ms. */
   readonly gatewayAddedP50Ms: number;
-  /** The same for every gateway target (log comparison, compared copy). */
+  /** The same for every target compared with the proxy (`isComparedWithProxy`). */
   readonly addedP50MsOverProxy: Readonly<Partial<Record<E2eTarget, number>>>;
-  /** Median over repetitions of target ÷ proxy requests per second, for every gateway target. */
+  /** Median over repetitions of target ÷ proxy requests per second, for the same targets. */
   readonly throughputOverProxy: Readonly<Partial<Record<E2eTarget, number>>>;
   readonly proxyAddedP50Ms: number;
 }
@@ -155,6 +166,17 @@ export async function measureLocalE2e(options: E2eOptions): Promise<LocalE2eResu
       { UPSTREAM_ORIGIN: simOrigin, UPSTREAM_AUTHORIZATION: `Bearer ${simKey}` },
       GATEWAY_READY,
     );
+    // Informational: the same proxy with Node's own HTTP client, as the gateway's RunPod client.
+    const nodeHttpProxy = await start(
+      'proxy-node-http',
+      tsxArgs('bench/servers/minimal-proxy-main.ts'),
+      {
+        UPSTREAM_ORIGIN: simOrigin,
+        UPSTREAM_AUTHORIZATION: `Bearer ${simKey}`,
+        PROXY_CLIENT: 'node:http',
+      },
+      GATEWAY_READY,
+    );
     const targets: Target[] = [
       {
         name: 'simulator',
@@ -163,6 +185,12 @@ export async function measureLocalE2e(options: E2eOptions): Promise<LocalE2eResu
         pid: simulator.child.pid,
       },
       { name: 'proxy', url: `${proxy.ready}${upstreamRoute}`, headers: {}, pid: proxy.child.pid },
+      {
+        name: 'proxy-node-http',
+        url: `${nodeHttpProxy.ready}${upstreamRoute}`,
+        headers: {},
+        pid: nodeHttpProxy.child.pid,
+      },
       {
         name: 'gateway',
         url: `${gateway.ready}${gatewayRoute}`,
@@ -299,7 +327,7 @@ async function runSetup(
       gatewayAddedP50Ms: round(medianPairedDelta(p50s('gateway'), p50s('proxy')), 3),
       addedP50MsOverProxy: Object.fromEntries(
         targets
-          .filter((target) => target.name.startsWith('gateway'))
+          .filter((target) => isComparedWithProxy(target.name))
           .map((target) => [
             target.name,
             round(medianPairedDelta(p50s(target.name), p50s('proxy')), 3),
@@ -307,7 +335,7 @@ async function runSetup(
       ),
       throughputOverProxy: Object.fromEntries(
         targets
-          .filter((target) => target.name.startsWith('gateway'))
+          .filter((target) => isComparedWithProxy(target.name))
           .map((target) => [target.name, round(perRepetitionRatio(target.name), 3)]),
       ),
       proxyAddedP50Ms: round(medianPairedDelta(p50s('proxy'), p50s('simulator')), 3),

@@ -5,7 +5,8 @@ import { dirname } from 'node:path';
 import { OPERATIONS } from '../functions/routes.ts';
 import type { BundleSizeResult } from './bundle-size.ts';
 import type { ColdRunner, ColdStartResult, ColdVariant } from './cold-start.ts';
-import type { E2eTarget, LocalE2eResult } from './local-e2e.ts';
+import { COMPARE_SUFFIX } from './compare.ts';
+import { type E2eTarget, isComparedWithProxy, type LocalE2eResult } from './local-e2e.ts';
 import { PROJECT_ROOT } from './processes.ts';
 import { round } from './stats.ts';
 import type { StreamingResult } from './streaming.ts';
@@ -187,9 +188,10 @@ function isOperation(label: string): boolean {
   return (OPERATIONS as readonly string[]).includes(label);
 }
 
-/** PASS/FAIL for the product's own functions; a compared copy is shown, not judged. */
+/** PASS/FAIL for the product's own functions; a compared copy is shown, not judged; a reference row neither. */
 function verdict(label: string, pass: boolean): string {
-  if (!isOperation(label)) return pass ? '(within)' : '(over)';
+  if (label.endsWith(COMPARE_SUFFIX)) return pass ? '(within)' : '(over)';
+  if (!isOperation(label)) return 'reference';
   return pass ? 'PASS' : 'FAIL';
 }
 
@@ -318,7 +320,7 @@ export function renderReport(results: BenchResults): string {
     for (const row of result.concurrency) {
       for (const [target, measure] of Object.entries(row.targets)) {
         const name = target as E2eTarget;
-        const isGateway = name.startsWith('gateway');
+        const compared = isComparedWithProxy(name);
         rows.push([
           String(row.connections),
           target,
@@ -326,8 +328,8 @@ export function renderReport(results: BenchResults): string {
           n(measure.p50Ms, 3),
           n(measure.p99Ms, 3),
           n(measure.cpuUsPerRequest, 0),
-          isGateway ? `${n(row.throughputOverProxy[name], 2)}× proxy` : '',
-          isGateway ? `${signed(row.addedP50MsOverProxy[name] ?? Number.NaN, 3)} ms` : '',
+          compared ? `${n(row.throughputOverProxy[name], 2)}× proxy` : '',
+          compared ? `${signed(row.addedP50MsOverProxy[name] ?? Number.NaN, 3)} ms` : '',
         ]);
       }
     }

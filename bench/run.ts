@@ -153,9 +153,11 @@ for (const section of sections) {
     });
   } else if (section === 'e2e') {
     results.localE2e = await measureLocalE2e({
-      durationSeconds: quick ? 2 : 3,
+      // Many short paired runs rather than a few long ones: neighbours on a shared machine move
+      // single runs by ±25%, and runs close in time share more of that drift.
+      durationSeconds: 2,
       warmupSeconds: quick ? 0.5 : 1,
-      repetitions: quick ? 1 : 5,
+      repetitions: quick ? 1 : 9,
       connections: [1, 64],
       embedded: !quick,
       logComparison: !quick,
