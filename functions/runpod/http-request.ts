@@ -39,7 +39,8 @@ export function sendHttp(url: string, init: HttpRequest): Promise<HttpAnswer> {
       agent: secure ? httpsAgent : httpAgent,
       signal: init.signal,
     });
-    request.once('error', reject);
+    // `on`, not `once`: a second 'error' with no listener left would crash the process.
+    request.on('error', reject);
     request.once('response', (response: IncomingMessage) => {
       response.setEncoding('utf8');
       let text = '';
@@ -47,7 +48,7 @@ export function sendHttp(url: string, init: HttpRequest): Promise<HttpAnswer> {
         text += chunk;
       });
       // A body cut short (connection reset, abort) ends in 'error', never in 'end'.
-      response.once('error', reject);
+      response.on('error', reject);
       response.once('end', () => {
         const retryAfter = response.headers['retry-after'];
         resolve({ status: response.statusCode ?? 0, retryAfter, text });
