@@ -5,7 +5,13 @@ import {
   RunPodNetworkError,
   RunPodTimeoutError,
 } from './errors.ts';
-import { type HttpAnswer, sendHttp } from './http-request.ts';
+import {
+  type HttpAnswer,
+  type HttpOrigin,
+  HttpTimeoutError,
+  httpOriginOf,
+  sendHttp,
+} from './http-request.ts';
 
 export interface RunPodCall {
   readonly endpointId: string;
@@ -43,28 +49,34 @@ const USER_AGENT = 'runpod-gateway/0.1';
  * the caller says the call is idempotent.
  */
 export class RunPodClient {
-  readonly #baseUrl: string;
+  readonly #origin: HttpOrigin;
+  /** `https://api.runpod.ai` of `https://api.runpod.ai/v2`. */
+  readonly #originUrl: string;
+  /** `/v2` of `https://api.runpod.ai/v2`. */
+  readonly #basePath: string;
 
+  /** `baseUrl` is an http(s) URL (`settings.ts` checks it). */
   constructor(baseUrl: string) {
-    this.#baseUrl = baseUrl.replace(/\/+$/, '');
+    const url = new URL(baseUrl);
+    this.#origin = httpOriginOf(url);
+    this.#originUrl = url.origin;
+    this.#basePath = url.pathname.replace(/\/+$/, '');
   }
 
   urlOf(call: Pick<RunPodCall, 'endpointId' | 'path' | 'query'>): string {
-    // Built as a string: every part is validated or encoded, and `new URL` per request showed
-    // up in the warm-path profile.
+    return `${this.#originUrl}${this.#pathOf(call)}`;
+  }
+
+  #pathOf(call: Pick<RunPodCall, 'endpointId' | 'path' | 'query'>): string {
+    // Built as a string once per call: every part is validated or encoded.
+    const path = `${this.#basePath}/${encodeURIComponent(call.endpointId)}/${call.path}`;
+    if (call.query === undefined) return path;
     const query = new URLSearchParams(call.query).toString();
-    const url = `${this.#baseUrl}/${encodeURIComponent(call.endpointId)}/${call.path}`;
-    return query === '' ? url : `${url}?${query}`;
+    return query === '' ? path : `${path}?${query}`;
   }
 
   /** One attempt; never retried. For submissions and control calls. */
   async send(call: RunPodCall): Promise<RunPodAnswer> {
-    // A timer cleared when the call settles, rather than AbortSignal.timeout(): under load its
-    // timers (one per call, 10 s and more) pile up until they fire.
-    const timer = new AbortController();
-    const timeout = timer.signal;
-    const pending = setTimeout(() => timer.abort(), call.timeoutMs);
-    const signal = call.signal ? AbortSignal.any([call.signal, timeout]) : timeout;
     const headers: Record<string, string> = {
       Authorization: `Bearer ${call.apiKey}`,
       Accept: 'application/json',
@@ -75,16 +87,16 @@ export class RunPodClient {
 
     let answer: HttpAnswer;
     try {
-      answer = await sendHttp(this.urlOf(call), {
+      answer = await sendHttp(this.#origin, {
         method: call.method,
+        path: this.#pathOf(call),
         headers,
+        timeoutMs: call.timeoutMs,
         ...(call.body === undefined ? {} : { body: call.body }),
-        signal,
+        ...(call.signal === undefined ? {} : { signal: call.signal }),
       });
     } catch (error) {
-      throw failureOf(error, call, timeout);
-    } finally {
-      clearTimeout(pending);
+      throw failureOf(error, call);
     }
     const { status, text } = answer;
     if (status < 200 || status > 299) {
@@ -120,10 +132,10 @@ export class RunPodClient {
   }
 }
 
-function failureOf(error: unknown, call: RunPodCall, timeout: AbortSignal): Error {
+function failureOf(error: unknown, call: RunPodCall): Error {
   if (call.signal?.aborted)
     return call.signal.reason instanceof Error ? call.signal.reason : new Error('aborted');
-  if (timeout.aborted) return new RunPodTimeoutError(call.timeoutMs);
+  if (error instanceof HttpTimeoutError) return new RunPodTimeoutError(call.timeoutMs);
   return new RunPodNetworkError('RunPod could not be reached', { cause: error });
 }
 

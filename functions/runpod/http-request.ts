@@ -1,12 +1,24 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { urlToHttpOptions } from 'node:url';
+
+/** Where requests go: scheme, host and port, parsed once from a base URL. */
+export interface HttpOrigin {
+  readonly secure: boolean;
+  readonly hostname: string;
+  readonly port: number | undefined;
+}
 
 export interface HttpRequest {
   readonly method: 'GET' | 'POST';
+  /** Path and query, already encoded. */
+  readonly path: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly body?: string;
+  /** The whole exchange, body included, must end by then; else it rejects with HttpTimeoutError. */
+  readonly timeoutMs: number;
   /** Destroys the request (and its connection) when aborted; the promise rejects. */
-  readonly signal: AbortSignal;
+  readonly signal?: AbortSignal;
 }
 
 export interface HttpAnswer {
@@ -14,6 +26,20 @@ export interface HttpAnswer {
   readonly retryAfter: string | undefined;
   /** The whole body, decoded as UTF-8. */
   readonly text: string;
+}
+
+export class HttpTimeoutError extends Error {
+  override name = 'HttpTimeoutError';
+}
+
+export function httpOriginOf(url: URL): HttpOrigin {
+  // urlToHttpOptions also unwraps an IPv6 literal's brackets.
+  const { hostname, port } = urlToHttpOptions(url);
+  return {
+    secure: url.protocol === 'https:',
+    hostname: hostname ?? '',
+    port: port === undefined || port === '' ? undefined : Number(port),
+  };
 }
 
 // Keep-alive pools, one per scheme, so warm invocations reuse the TLS connection to RunPod.
@@ -30,26 +56,36 @@ const httpsAgent = new HttpsAgent(AGENT_OPTIONS);
  * and compile a second HTTP stack (undici) on the first call of every cold start, and costs
  * more CPU per request. No `Accept-Encoding` is sent, so bodies arrive uncompressed.
  */
-export function sendHttp(url: string, init: HttpRequest): Promise<HttpAnswer> {
+export function sendHttp(origin: HttpOrigin, init: HttpRequest): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
-    const secure = url.startsWith('https:');
-    const request = (secure ? httpsRequest : httpRequest)(url, {
+    const request = (origin.secure ? httpsRequest : httpRequest)({
+      hostname: origin.hostname,
+      port: origin.port,
+      path: init.path,
       method: init.method,
       headers: init.headers,
-      agent: secure ? httpsAgent : httpAgent,
-      signal: init.signal,
+      agent: origin.secure ? httpsAgent : httpAgent,
+      ...(init.signal === undefined ? {} : { signal: init.signal }),
     });
+    // A plain timer rather than an AbortSignal: no signal and listener per request, and the timer
+    // is cleared as soon as the exchange settles.
+    const timer = setTimeout(() => request.destroy(new HttpTimeoutError()), init.timeoutMs);
+    const fail = (error: Error) => {
+      clearTimeout(timer);
+      reject(error);
+    };
     // `on`, not `once`: a second 'error' with no listener left would crash the process.
-    request.on('error', reject);
+    request.on('error', fail);
     request.once('response', (response: IncomingMessage) => {
       response.setEncoding('utf8');
       let text = '';
       response.on('data', (chunk: string) => {
         text += chunk;
       });
-      // A body cut short (connection reset, abort) ends in 'error', never in 'end'.
-      response.on('error', reject);
+      // A body cut short (connection reset, abort, timeout) ends in 'error', never in 'end'.
+      response.on('error', fail);
       response.once('end', () => {
+        clearTimeout(timer);
         const retryAfter = response.headers['retry-after'];
         resolve({ status: response.statusCode ?? 0, retryAfter, text });
       });
