@@ -69,10 +69,15 @@ export function sendHttp(origin: HttpOrigin, init: HttpRequest): Promise<HttpAns
     });
     // A plain timer rather than an AbortSignal: no signal and listener per request, and the timer
     // is cleared as soon as the exchange settles.
-    const timer = setTimeout(() => request.destroy(new HttpTimeoutError()), init.timeoutMs);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      request.destroy(new HttpTimeoutError());
+    }, init.timeoutMs);
     const fail = (error: Error) => {
       clearTimeout(timer);
-      reject(error);
+      // Whichever of the request's and the response's errors comes first, a timeout is one.
+      reject(timedOut ? new HttpTimeoutError() : error);
     };
     // `on`, not `once`: a second 'error' with no listener left would crash the process.
     request.on('error', fail);
