@@ -44,11 +44,37 @@ export function httpOriginOf(url: URL): HttpOrigin {
 
 // Keep-alive pools, one per scheme, so warm invocations reuse the TLS connection to RunPod.
 // `lifo` hands out the most recently used socket, the one least likely to have been closed by
-// the server; idle sockets close after 4 s (sooner if the server announces a shorter
+// the server; idle sockets close after IDLE_SOCKET_MS (sooner if the server announces a shorter
 // `Keep-Alive: timeout`), and are unref'd, so they never keep a process alive.
-const AGENT_OPTIONS = { keepAlive: true, scheduling: 'lifo', timeout: 4000 } as const;
-const httpAgent = new HttpAgent(AGENT_OPTIONS);
-const httpsAgent = new HttpsAgent(AGENT_OPTIONS);
+const IDLE_SOCKET_MS = 4000;
+
+interface Pool {
+  readonly agent: HttpAgent;
+  /** Epoch ms of the last request started or settled through this pool. */
+  lastActivityAt: number;
+}
+
+const AGENT_OPTIONS = { keepAlive: true, scheduling: 'lifo', timeout: IDLE_SOCKET_MS } as const;
+const httpPool: Pool = { agent: new HttpAgent(AGENT_OPTIONS), lastActivityAt: 0 };
+const httpsPool: Pool = { agent: new HttpsAgent(AGENT_OPTIONS), lastActivityAt: 0 };
+
+/**
+ * Lambda freezes an execution environment between invocations, and with it the timers that
+ * close idle sockets. After a thaw the pool would hand out a socket the server closed meanwhile,
+ * and the request on it would fail with ECONNRESET — for a submission, a 502 the caller did not
+ * deserve. So when nothing went through the pool for longer than the idle timeout, its idle
+ * sockets are closed first, as their timers would have done.
+ */
+function agentOf(pool: Pool): HttpAgent {
+  const now = Date.now();
+  if (now - pool.lastActivityAt > IDLE_SOCKET_MS) {
+    for (const sockets of Object.values(pool.agent.freeSockets)) {
+      for (const socket of sockets ?? []) socket.destroy();
+    }
+  }
+  pool.lastActivityAt = now;
+  return pool.agent;
+}
 
 /**
  * One HTTP exchange with the body read to the end, on Node's own HTTP client. Not `fetch`: the
@@ -57,6 +83,7 @@ const httpsAgent = new HttpsAgent(AGENT_OPTIONS);
  * more CPU per request. No `Accept-Encoding` is sent, so bodies arrive uncompressed.
  */
 export function sendHttp(origin: HttpOrigin, init: HttpRequest): Promise<HttpAnswer> {
+  const pool = origin.secure ? httpsPool : httpPool;
   return new Promise((resolve, reject) => {
     const request = (origin.secure ? httpsRequest : httpRequest)({
       hostname: origin.hostname,
@@ -64,7 +91,7 @@ export function sendHttp(origin: HttpOrigin, init: HttpRequest): Promise<HttpAns
       path: init.path,
       method: init.method,
       headers: init.headers,
-      agent: origin.secure ? httpsAgent : httpAgent,
+      agent: agentOf(pool),
       ...(init.signal === undefined ? {} : { signal: init.signal }),
     });
     // A plain timer rather than an AbortSignal: no signal and listener per request, and the timer
@@ -76,6 +103,7 @@ export function sendHttp(origin: HttpOrigin, init: HttpRequest): Promise<HttpAns
     }, init.timeoutMs);
     const fail = (error: Error) => {
       clearTimeout(timer);
+      pool.lastActivityAt = Date.now();
       // Whichever of the request's and the response's errors comes first, a timeout is one.
       reject(timedOut ? new HttpTimeoutError() : error);
     };
@@ -91,6 +119,7 @@ export function sendHttp(origin: HttpOrigin, init: HttpRequest): Promise<HttpAns
       response.on('error', fail);
       response.once('end', () => {
         clearTimeout(timer);
+        pool.lastActivityAt = Date.now();
         const retryAfter = response.headers['retry-after'];
         resolve({ status: response.statusCode ?? 0, retryAfter, text });
       });

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type RunPodCall, RunPodClient } from '../../../functions/runpod/client.ts';
 import {
   RunPodHttpError,
@@ -360,6 +360,26 @@ describe('RunPodClient', () => {
       // Assess
       expect(answer.status).toBe(200);
       expect(server.connections()).toBe(before + 1);
+    });
+
+    it('does not send on a connection RunPod closed while the process was frozen (Lambda between invocations)', async () => {
+      // Prepare: a kept-alive connection, which RunPod then closes; the process does not get to
+      // see that (no turn of the event loop) before its clock has moved on, as after a thaw
+      await client.send(call());
+      server.closeIdleConnections();
+      vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 60_000 });
+
+      try {
+        // Act: a submission, which is never retried
+        const answer = await client.send(
+          call({ path: 'run', method: 'POST', body: '{"input":{}}' }),
+        );
+
+        // Assess
+        expect(answer.status).toBe(200);
+      } finally {
+        vi.useRealTimers();
+      }
     });
 
     it('waits for an answer slower than the idle-connection timeout (a long poll)', async () => {
