@@ -54,7 +54,14 @@ interface Pool {
   lastActivityAt: number;
 }
 
-const AGENT_OPTIONS = { keepAlive: true, scheduling: 'lifo', timeout: IDLE_SOCKET_MS } as const;
+const AGENT_OPTIONS = {
+  keepAlive: true,
+  scheduling: 'lifo',
+  timeout: IDLE_SOCKET_MS,
+  // An egress proxy from HTTP_PROXY / HTTPS_PROXY / NO_PROXY under NODE_USE_ENV_PROXY=1, as
+  // Node's own fetch and global agents take it.
+  ...(process.env.NODE_USE_ENV_PROXY === '1' ? { proxyEnv: process.env } : {}),
+} as const;
 const httpPool: Pool = { agent: new HttpAgent(AGENT_OPTIONS), lastActivityAt: 0 };
 const httpsPool: Pool = { agent: new HttpsAgent(AGENT_OPTIONS), lastActivityAt: 0 };
 
