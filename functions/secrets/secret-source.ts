@@ -106,15 +106,15 @@ async function readBatch(
       });
     }
   }
-  for (const read of batch) {
-    const text = entryOf(entries, read.reference)?.SecretString;
+  // One answer per secret, shared by every read that asked for it.
+  const answers = new Map<string, Promise<string>>();
+  for (const reference of references) {
+    const text = entryOf(entries, reference)?.SecretString;
     // A secret the batch did not return (its own error, or no batch) is read on its own, so
     // that its error is Secrets Manager's own for that secret.
-    (text !== undefined ? Promise.resolve(text) : readOne(access, read.reference)).then(
-      read.resolve,
-      read.reject,
-    );
+    answers.set(reference, text !== undefined ? Promise.resolve(text) : readOne(access, reference));
   }
+  for (const read of batch) answers.get(read.reference)?.then(read.resolve, read.reject);
 }
 
 async function readOne(access: SecretsManagerAccess, reference: string): Promise<string> {
@@ -127,7 +127,10 @@ async function readOne(access: SecretsManagerAccess, reference: string): Promise
   return result.SecretString;
 }
 
-/** The entry for a reference: its complete ARN, its name, or its ARN without the 6-character suffix. */
+/** What Secrets Manager appends to a secret's name in its ARN: `-` and six random characters. */
+const ARN_SUFFIX_LENGTH = '-AbCdEf'.length;
+
+/** The entry for a reference: its complete ARN, its name, or its ARN without the suffix. */
 function entryOf(
   entries: readonly SecretValueEntry[],
   reference: string,
@@ -137,7 +140,7 @@ function entryOf(
       entry.ARN === reference ||
       entry.Name === reference ||
       (entry.ARN?.startsWith(`${reference}-`) === true &&
-        entry.ARN.length === reference.length + '-AbCdEf'.length),
+        entry.ARN.length === reference.length + ARN_SUFFIX_LENGTH),
   );
 }
 

@@ -193,6 +193,15 @@ describe('loadSecretText from Secrets Manager', () => {
     expect(secretsManager.requests).toEqual(['secretsmanager.GetSecretValue']);
   });
 
+  it('reads a secret asked for twice in the same turn once, for both callers', async () => {
+    // Act
+    const texts = await Promise.all([load(RUNPOD_ARN), load(RUNPOD_ARN)]);
+
+    // Assess
+    expect(texts).toEqual(['rpa_FROM_SECRETS_MANAGER', 'rpa_FROM_SECRETS_MANAGER']);
+    expect(secretsManager.requests).toEqual(['secretsmanager.GetSecretValue']);
+  });
+
   it("reads a secret the batch did not return on its own, so it fails with Secrets Manager's error for it", async () => {
     // Act
     const [keys, missing] = await Promise.allSettled([
