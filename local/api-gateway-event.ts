@@ -28,22 +28,8 @@ export interface RestProxyRequest {
 
 /** The event API Gateway's REST proxy integration (payload v1) hands to Lambda. */
 export function restProxyEvent(request: RestProxyRequest): APIGatewayProxyEvent {
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
-  for (const [name, value] of request.headers ?? []) {
-    headers[name] = value;
-    const values = multiValueHeaders[name];
-    if (values) values.push(value);
-    else multiValueHeaders[name] = [value];
-  }
-  const query: Record<string, string> = {};
-  const multiValueQuery: Record<string, string[]> = {};
-  for (const [name, value] of request.query ?? []) {
-    query[name] = value;
-    const values = multiValueQuery[name];
-    if (values) values.push(value);
-    else multiValueQuery[name] = [value];
-  }
+  const { last: headers, all: multiValueHeaders } = valuesByName(request.headers);
+  const { last: query, all: multiValueQuery } = valuesByName(request.query);
   const hasQuery = Object.keys(query).length > 0;
   const stage = request.stage ?? 'local';
   const userAgent = Object.entries(headers).find(
@@ -117,4 +103,20 @@ export function apiGatewayEventOf(
     sourceIp: request.socket.remoteAddress,
     stage,
   });
+}
+
+/** API Gateway's two views of repeated names: the last value, and every value in order. */
+function valuesByName(pairs: Iterable<readonly [string, string]> = []): {
+  last: Record<string, string>;
+  all: Record<string, string[]>;
+} {
+  const last: Record<string, string> = {};
+  const all: Record<string, string[]> = {};
+  for (const [name, value] of pairs) {
+    last[name] = value;
+    const values = all[name];
+    if (values) values.push(value);
+    else all[name] = [value];
+  }
+  return { last, all };
 }

@@ -12,7 +12,8 @@
 
 export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
-type LineLevel = Exclude<LogLevel, 'SILENT'>;
+/** The levels a line can have (`SILENT` only sets a threshold). */
+export type LineLevel = Exclude<LogLevel, 'SILENT'>;
 
 /** Values a log field may hold; `undefined` fields are left out of the line. */
 export type LogValue = string | number | boolean | Error | undefined;

@@ -22,7 +22,7 @@ import {
   DEFAULT_SECRETS_MAX_AGE_MS,
   upstreamTimeoutVariable,
 } from '../../functions/config/settings.ts';
-import { LOG_LEVELS, type LogLevel } from '../../functions/observability/logger.ts';
+import { type LineLevel, LOG_LEVELS } from '../../functions/observability/logger.ts';
 import {
   API_PREFIX,
   BUFFERED_INTEGRATION_TIMEOUT_SECONDS,
@@ -57,7 +57,7 @@ import { BUNDLED_ROUTING_FILE, writeRoutingFile } from './routing-file.ts';
 import { accessOf, importSecretReference, type SecretAccess } from './secret-references.ts';
 
 /** Log levels the functions accept in `LOG_LEVEL`. */
-export type GatewayLogLevel = Exclude<LogLevel, 'SILENT'>;
+export type GatewayLogLevel = LineLevel;
 
 /** API Gateway execution-log levels; logging cannot be turned off (cdk-nag APIG6). */
 export type ExecutionLogLevel = 'INFO' | 'ERROR';
