@@ -2,24 +2,13 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BuiltHarness } from './build-harness.ts';
-import { benchCredentials, ENDPOINT_ID, eventOf, RUNPOD_API_KEY } from './events.ts';
-import {
-  type InstantService,
-  startInstantSecretsManager,
-  startInstantUpstream,
-} from './instant-services.ts';
+import { ENDPOINT_ID, eventOf } from './events.ts';
+import { type InstantService, startBenchServices } from './instant-services.ts';
 import { lambdaEnvironment } from './lambda-env.ts';
 import { epochNow, logFileOf, NODE, PROJECT_ROOT, tailOf } from './processes.ts';
 import { startOneShotRuntimeApi } from './runtime-api.ts';
 import { median, round, type Summary, summarize } from './stats.ts';
-import {
-  ACCOUNT,
-  type FunctionUnderTest,
-  KEY_STORE_SECRET_ARN,
-  REGION,
-  RUNPOD_KEY_SECRET_ARN,
-  type Synthesis,
-} from './synth.ts';
+import { ACCOUNT, type FunctionUnderTest, REGION, type Synthesis } from './synth.ts';
 
 /**
  * Cold start: from spawning a fresh Node 24 process to having the first invocation's response,
@@ -119,12 +108,8 @@ export async function measureColdStarts(options: {
   readonly runners: readonly { readonly runner: ColdRunner; readonly rounds: number }[];
   readonly log: (line: string) => void;
 }): Promise<ColdStartResult> {
-  const credentials = benchCredentials();
-  const upstream = await startInstantUpstream();
-  const secretsManager = await startInstantSecretsManager({
-    [KEY_STORE_SECRET_ARN]: credentials.keyStore,
-    [RUNPOD_KEY_SECRET_ARN]: RUNPOD_API_KEY,
-  });
+  const bench = await startBenchServices();
+  const { upstream, secretsManager, token } = bench;
   const logFile = logFileOf('cold-start');
   const services: Services = { upstream, secretsManager, log: openSync(logFile, 'w'), logFile };
   const health = options.synthesis.functions.health;
@@ -136,7 +121,7 @@ export async function measureColdStarts(options: {
       ...health.environment,
       BASELINE_UPSTREAM_URL: `${upstream.url}/${ENDPOINT_ID}/health`,
     },
-    event: eventOf('health', credentials.token),
+    event: eventOf('health', token),
     timeoutMs: health.timeoutSeconds * 1000,
   };
   const variants = [
@@ -147,7 +132,7 @@ export async function measureColdStarts(options: {
         taskRoot: fn.assetDir,
         memorySize: fn.memorySize,
         templateEnvironment: fn.environment,
-        event: eventOf(fn.operation, credentials.token),
+        event: eventOf(fn.operation, token),
         timeoutMs: fn.timeoutSeconds * 1000,
       }),
     ),
@@ -197,8 +182,7 @@ export async function measureColdStarts(options: {
     }
   } finally {
     closeSync(services.log);
-    await upstream.close();
-    await secretsManager.close();
+    await bench.close();
   }
   return { runners };
 }

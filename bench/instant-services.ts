@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { benchCredentials, RUNPOD_API_KEY } from './events.ts';
 import { epochNow } from './processes.ts';
+import { KEY_STORE_SECRET_ARN, RUNPOD_KEY_SECRET_ARN } from './synth.ts';
 
 /**
  * The loopback services cold-start and warm-overhead runs talk to, answering at once:
@@ -172,5 +174,32 @@ export async function startInstantSecretsManager(
     requests: () => count,
     arrivalsBetween: (from, to) => arrivals.between(from, to),
     close: () => closeServer(server),
+  };
+}
+
+/** Both services as the Lambda sections use them: Secrets Manager holds a key store admitting `token`. */
+export interface BenchServices {
+  /** The consumer token the key store admits. */
+  readonly token: string;
+  readonly upstream: InstantService;
+  readonly secretsManager: InstantService;
+  close(): Promise<void>;
+}
+
+export async function startBenchServices(): Promise<BenchServices> {
+  const credentials = benchCredentials();
+  const upstream = await startInstantUpstream();
+  const secretsManager = await startInstantSecretsManager({
+    [KEY_STORE_SECRET_ARN]: credentials.keyStore,
+    [RUNPOD_KEY_SECRET_ARN]: RUNPOD_API_KEY,
+  });
+  return {
+    token: credentials.token,
+    upstream,
+    secretsManager,
+    close: async () => {
+      await upstream.close();
+      await secretsManager.close();
+    },
   };
 }

@@ -5,15 +5,8 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { handlerFileOf, type Operation } from '../functions/routes.ts';
 import type { BuiltHarness } from './build-harness.ts';
-import {
-  benchCredentials,
-  ENDPOINT_ID,
-  eventOf,
-  localBenchKeys,
-  RUNPOD_API_KEY,
-  upstreamRequestOf,
-} from './events.ts';
-import { startInstantSecretsManager, startInstantUpstream } from './instant-services.ts';
+import { ENDPOINT_ID, eventOf, localBenchKeys, upstreamRequestOf } from './events.ts';
+import { startBenchServices } from './instant-services.ts';
 import { lambdaEnvironment } from './lambda-env.ts';
 import {
   baseEnv,
@@ -27,7 +20,7 @@ import {
   tsxArgs,
 } from './processes.ts';
 import type { LoadReport } from './servers/load-generator.ts';
-import { KEY_STORE_SECRET_ARN, RUNPOD_KEY_SECRET_ARN, type Synthesis } from './synth.ts';
+import type { Synthesis } from './synth.ts';
 
 /**
  * `--only profile`: CPU profiles (`node --cpu-prof`) where the budgets are tight, each sample
@@ -227,12 +220,8 @@ export async function profileGateway(options: {
   await rm(PROFILE_DIR, { recursive: true, force: true });
   await mkdir(PROFILE_DIR, { recursive: true });
   const { log } = options;
-  const credentials = benchCredentials();
-  const upstream = await startInstantUpstream();
-  const secretsManager = await startInstantSecretsManager({
-    [KEY_STORE_SECRET_ARN]: credentials.keyStore,
-    [RUNPOD_KEY_SECRET_ARN]: RUNPOD_API_KEY,
-  });
+  const services = await startBenchServices();
+  const { upstream, secretsManager, token } = services;
   const health = options.synthesis.functions.health;
   const bundleDir = await unminifiedBundle('health', health.assetDir);
   const bundles = new Map([
@@ -251,7 +240,7 @@ export async function profileGateway(options: {
       secretsManagerUrl: secretsManager.url,
     }),
     BENCH_TASK_ROOT: taskRoot,
-    BENCH_EVENT: JSON.stringify(eventOf('health', credentials.token)),
+    BENCH_EVENT: JSON.stringify(eventOf('health', token)),
     ...extra,
   });
   try {
@@ -288,8 +277,7 @@ export async function profileGateway(options: {
       )}`,
     );
   } finally {
-    await upstream.close();
-    await secretsManager.close();
+    await services.close();
   }
   await profileUnderLoad(log);
   await writeFile(

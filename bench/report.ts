@@ -120,7 +120,7 @@ export function evaluateBudgets(results: BenchSections): BudgetCheck[] {
     add(
       `coldStart.${runner}`,
       `≤ floor + ${BUDGETS.coldStartAddedMs} ms (median, ${runnerName(runner as ColdRunner)})`,
-      `worst +${worst[1].addedMsP50} ms (${worst[0]}); floor ${result.baseline.totalMs.p50} ms`,
+      `worst ${signed(worst[1].addedMsP50, 2)} ms (${worst[0]}); floor ${result.baseline.totalMs.p50} ms`,
       rows.every(([, row]) => row.addedMsP50 <= BUDGETS.coldStartAddedMs),
     );
   }
@@ -132,7 +132,7 @@ export function evaluateBudgets(results: BenchSections): BudgetCheck[] {
       add(
         'warm.addedP50',
         `≤ ${BUDGETS.warmAddedUsP50} µs added at p50 (log level ${deployed.logLevel})`,
-        `worst +${worst[1].addedUsP50} µs (${worst[0]})`,
+        `worst ${signed(worst[1].addedUsP50)} µs (${worst[0]})`,
         rows.every(([, row]) => row.addedUsP50 <= BUDGETS.warmAddedUsP50),
       );
     }
@@ -151,7 +151,7 @@ export function evaluateBudgets(results: BenchSections): BudgetCheck[] {
       add(
         'e2e.addedP50.c1',
         `≤ ${BUDGETS.e2eAddedP50MsC1} ms added p50 over minimal proxy at c=1`,
-        `+${row.gatewayAddedP50Ms} ms (${row.targets.gateway?.p50Ms} vs ${row.targets.proxy?.p50Ms} ms)`,
+        `${signed(row.gatewayAddedP50Ms, 3)} ms (${row.targets.gateway?.p50Ms} vs ${row.targets.proxy?.p50Ms} ms)`,
         row.gatewayAddedP50Ms <= BUDGETS.e2eAddedP50MsC1,
       );
     }

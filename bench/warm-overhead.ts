@@ -2,12 +2,12 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import type { BuiltHarness } from './build-harness.ts';
 import { roundSummary } from './cold-start.ts';
-import { benchCredentials, eventOf, RUNPOD_API_KEY, upstreamRequestOf } from './events.ts';
-import { startInstantSecretsManager, startInstantUpstream } from './instant-services.ts';
+import { eventOf, upstreamRequestOf } from './events.ts';
+import { startBenchServices } from './instant-services.ts';
 import { lambdaEnvironment } from './lambda-env.ts';
 import { logFileOf, NODE, tailOf } from './processes.ts';
 import { median, medianPairedDelta, round, type Summary, summarize } from './stats.ts';
-import { type FunctionUnderTest, KEY_STORE_SECRET_ARN, RUNPOD_KEY_SECRET_ARN } from './synth.ts';
+import type { FunctionUnderTest } from './synth.ts';
 
 /**
  * Warm overhead: each synthesized handler invoked over and over in one process (a warm execution
@@ -58,12 +58,8 @@ export async function measureWarmOverhead(options: {
   readonly logLevels: readonly (string | undefined)[];
   readonly log: (line: string) => void;
 }): Promise<WarmOverheadResult> {
-  const credentials = benchCredentials();
-  const upstream = await startInstantUpstream();
-  const secretsManager = await startInstantSecretsManager({
-    [KEY_STORE_SECRET_ARN]: credentials.keyStore,
-    [RUNPOD_KEY_SECRET_ARN]: RUNPOD_API_KEY,
-  });
+  const services = await startBenchServices();
+  const { upstream, secretsManager, token } = services;
   const variants: WarmVariantResult[] = [];
   try {
     for (const logLevel of options.logLevels) {
@@ -83,7 +79,7 @@ export async function measureWarmOverhead(options: {
             overrides: logLevel === undefined ? {} : { LOG_LEVEL: logLevel },
           }),
           BENCH_TASK_ROOT: fn.assetDir,
-          BENCH_EVENT: JSON.stringify(eventOf(operation, credentials.token)),
+          BENCH_EVENT: JSON.stringify(eventOf(operation, token)),
           BENCH_BASELINE_REQUEST: JSON.stringify(upstreamRequestOf(operation, upstream.url)),
           BENCH_WARMUP: String(options.warmup),
           BENCH_BLOCKS: String(options.blocks),
@@ -123,8 +119,7 @@ export async function measureWarmOverhead(options: {
       });
     }
   } finally {
-    await upstream.close();
-    await secretsManager.close();
+    await services.close();
   }
   return { variants };
 }

@@ -1,7 +1,8 @@
 import { writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { installLambdaShim, invoke, lambdaContext } from './lambda-shim.ts';
+import { installLambdaStreamingShim } from '../../local/lambda-streaming-shim.ts';
+import { invoke, lambdaContext } from './lambda-shim.ts';
 
 /**
  * One cold start: a fresh process loads the function's `index.mjs` and serves one invocation,
@@ -11,7 +12,7 @@ import { installLambdaShim, invoke, lambdaContext } from './lambda-shim.ts';
  * env: BENCH_TASK_ROOT (the asset directory), BENCH_EVENT (the invocation event as JSON).
  */
 const started = performance.now();
-installLambdaShim();
+installLambdaStreamingShim();
 const root = process.env.BENCH_TASK_ROOT ?? process.cwd();
 const event: unknown = JSON.parse(process.env.BENCH_EVENT ?? '{}');
 const module = (await import(pathToFileURL(join(root, 'index.mjs')).href)) as { handler?: unknown };

@@ -1,18 +1,13 @@
 import { once } from 'node:events';
 import { Writable } from 'node:stream';
+import { type HttpPrelude, isStreamingHandler } from '../../local/lambda-streaming-shim.ts';
 
 /**
- * The two pieces of the Lambda Node.js runtime that handlers touch (`awslambda.streamifyResponse`,
- * `awslambda.HttpResponseStream.from`) and a way to invoke a handler the way the runtime does:
- * a buffered answer is serialized with JSON.stringify, a streamed one is written to a response
- * stream (prelude, 8 NUL bytes, body). Used identically for the baseline and the gateway.
+ * Invokes a handler the way the Lambda Node.js runtime does, with the local runtime's
+ * `awslambda` shim installed (`installLambdaStreamingShim`): a buffered answer is serialized
+ * with JSON.stringify, a streamed one is written to a response stream (prelude, 8 NUL bytes,
+ * body). Used identically for the baseline and the gateway.
  */
-const STREAMING = Symbol('bench.streamingHandler');
-
-export interface HttpPrelude {
-  readonly statusCode?: number;
-  readonly headers?: Readonly<Record<string, string>>;
-}
 
 /** Collects a streamed response, counting the prelude as the runtime would send it. */
 class ResponseSink extends Writable {
@@ -36,21 +31,6 @@ class ResponseSink extends Writable {
 
 type StreamingHandler = (event: unknown, stream: Writable, context: unknown) => Promise<unknown>;
 type BufferedHandler = (event: unknown, context: unknown) => Promise<unknown>;
-
-export function installLambdaShim(): void {
-  (globalThis as { awslambda?: unknown }).awslambda = {
-    streamifyResponse: (handler: StreamingHandler) => {
-      Object.defineProperty(handler, STREAMING, { value: true });
-      return handler;
-    },
-    HttpResponseStream: {
-      from: (stream: ResponseSink, prelude: HttpPrelude) => {
-        stream.prelude = prelude;
-        return stream;
-      },
-    },
-  };
-}
 
 export interface InvocationOutcome {
   readonly statusCode: number;
@@ -79,7 +59,7 @@ export async function invoke(
   context: unknown,
 ): Promise<InvocationOutcome> {
   if (typeof handler !== 'function') throw new Error('The module exports no handler function');
-  if (STREAMING in handler) {
+  if (isStreamingHandler(handler)) {
     const sink = new ResponseSink();
     await (handler as unknown as StreamingHandler)(event, sink, context);
     if (!sink.writableFinished) await once(sink, 'finish');

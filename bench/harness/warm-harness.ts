@@ -1,7 +1,8 @@
 import { writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { installLambdaShim, invoke, lambdaContext } from './lambda-shim.ts';
+import { installLambdaStreamingShim } from '../../local/lambda-streaming-shim.ts';
+import { invoke, lambdaContext } from './lambda-shim.ts';
 
 /**
  * Warm invocations in one process, as in a warm execution environment: the function's handler
@@ -19,7 +20,7 @@ interface BaselineRequest {
   readonly body?: string;
 }
 
-installLambdaShim();
+installLambdaStreamingShim();
 const root = process.env.BENCH_TASK_ROOT ?? process.cwd();
 const event = JSON.parse(process.env.BENCH_EVENT ?? '{}') as {
   requestContext: { requestId: string };
