@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { sha256Hex, TOKEN_PREFIX } from '../functions/auth/key-store.ts';
-import type { Operation } from '../functions/routes.ts';
+import { type Operation, routeFor } from '../functions/routes.ts';
 import { restProxyEvent } from '../local/api-gateway-event.ts';
 import { createKey } from '../local/key-file.ts';
 import { OUT_DIR } from './processes.ts';
@@ -66,94 +66,36 @@ export async function localBenchKeys(name: string): Promise<LocalBenchKeys> {
 
 interface OperationCall {
   readonly method: 'GET' | 'POST';
-  /** Below `/v1/runpod/{surface}`. */
+  /** Below `/v1/runpod/{surface}`, as `routes.ts` has it (`/status/{jobId}`). */
+  readonly resource: string;
+  /** The same with the job id filled in. */
   readonly path: string;
-  readonly pathParameters: Record<string, string>;
-  readonly body: string | null;
-  readonly accept: string;
-  /** What the function sends to RunPod: method and path below the endpoint. */
-  readonly upstream: {
-    readonly method: 'GET' | 'POST';
-    readonly path: string;
-    readonly body?: string;
+  readonly body: string | undefined;
+}
+
+/**
+ * Each operation's call, from `routes.ts`: its first method (GET where a route takes both;
+ * `stream` is then one poll answered as JSON, the SSE relay being the streaming section's), a
+ * submit body for `run` and `runsync`. The function makes the same call upstream, below the
+ * endpoint.
+ */
+function callOf(operation: Operation): OperationCall {
+  const route = routeFor(operation);
+  const method = route.methods[0] ?? 'GET';
+  const submits = operation === 'run' || operation === 'runsync';
+  return {
+    method,
+    resource: route.path,
+    path: route.path.replace('{jobId}', JOB_ID),
+    body: submits ? SUBMIT_BODY : undefined,
   };
 }
 
-const CALLS: Readonly<Record<Operation, OperationCall>> = {
-  run: {
-    method: 'POST',
-    path: '/run',
-    pathParameters: {},
-    body: SUBMIT_BODY,
-    accept: 'application/json',
-    upstream: { method: 'POST', path: 'run', body: SUBMIT_BODY },
-  },
-  runsync: {
-    method: 'POST',
-    path: '/runsync',
-    pathParameters: {},
-    body: SUBMIT_BODY,
-    accept: 'application/json',
-    upstream: { method: 'POST', path: 'runsync', body: SUBMIT_BODY },
-  },
-  status: {
-    method: 'GET',
-    path: `/status/${JOB_ID}`,
-    pathParameters: { jobId: JOB_ID },
-    body: null,
-    accept: 'application/json',
-    upstream: { method: 'GET', path: `status/${JOB_ID}` },
-  },
-  // One poll answered as JSON: the SSE relay is measured by the streaming section.
-  stream: {
-    method: 'GET',
-    path: `/stream/${JOB_ID}`,
-    pathParameters: { jobId: JOB_ID },
-    body: null,
-    accept: 'application/json',
-    upstream: { method: 'GET', path: `stream/${JOB_ID}` },
-  },
-  cancel: {
-    method: 'POST',
-    path: `/cancel/${JOB_ID}`,
-    pathParameters: { jobId: JOB_ID },
-    body: null,
-    accept: 'application/json',
-    upstream: { method: 'POST', path: `cancel/${JOB_ID}` },
-  },
-  retry: {
-    method: 'POST',
-    path: `/retry/${JOB_ID}`,
-    pathParameters: { jobId: JOB_ID },
-    body: null,
-    accept: 'application/json',
-    upstream: { method: 'POST', path: `retry/${JOB_ID}` },
-  },
-  'purge-queue': {
-    method: 'POST',
-    path: '/purge-queue',
-    pathParameters: {},
-    body: null,
-    accept: 'application/json',
-    upstream: { method: 'POST', path: 'purge-queue' },
-  },
-  health: {
-    method: 'GET',
-    path: '/health',
-    pathParameters: {},
-    body: null,
-    accept: 'application/json',
-    upstream: { method: 'GET', path: 'health' },
-  },
-};
-
 /** The REST proxy event API Gateway hands the operation's function. */
 export function eventOf(operation: Operation, token: string): APIGatewayProxyEvent {
-  const call = CALLS[operation];
-  const path = `/v1/runpod/${SURFACE}${call.path}`;
-  const resource = `/v1/runpod/{surface}${call.path.replace(JOB_ID, '{jobId}')}`;
+  const call = callOf(operation);
   const headers: Record<string, string> = {
-    Accept: call.accept,
+    Accept: 'application/json',
     'Accept-Encoding': 'gzip, deflate, br',
     Authorization: `Bearer ${token}`,
     'CloudFront-Forwarded-Proto': 'https',
@@ -168,14 +110,17 @@ export function eventOf(operation: Operation, token: string): APIGatewayProxyEve
     'X-Forwarded-Port': '443',
     'X-Forwarded-Proto': 'https',
   };
-  if (call.body !== null) headers['Content-Type'] = 'application/json';
+  if (call.body !== undefined) headers['Content-Type'] = 'application/json';
   return restProxyEvent({
     method: call.method,
-    resource,
-    path,
-    pathParameters: { surface: SURFACE, ...call.pathParameters },
+    resource: `/v1/runpod/{surface}${call.resource}`,
+    path: `/v1/runpod/${SURFACE}${call.path}`,
+    pathParameters: {
+      surface: SURFACE,
+      ...(call.resource.includes('{jobId}') ? { jobId: JOB_ID } : {}),
+    },
     headers: Object.entries(headers),
-    body: call.body,
+    body: call.body ?? null,
     requestId: 'c0ffee00-0000-4000-8000-000000000001',
     sourceIp: '203.0.113.7',
     stage: 'prod',
@@ -187,17 +132,17 @@ export function upstreamRequestOf(
   operation: Operation,
   upstreamBaseUrl: string,
 ): { url: string; method: string; headers: Record<string, string>; body?: string } {
-  const { upstream } = CALLS[operation];
+  const call = callOf(operation);
   const headers: Record<string, string> = {
     Authorization: `Bearer ${RUNPOD_API_KEY}`,
     Accept: 'application/json',
     'User-Agent': 'runpod-gateway/0.1',
   };
-  if (upstream.body !== undefined) headers['Content-Type'] = 'application/json';
+  if (call.body !== undefined) headers['Content-Type'] = 'application/json';
   return {
-    url: `${upstreamBaseUrl}/${ENDPOINT_ID}/${upstream.path}`,
-    method: upstream.method,
+    url: `${upstreamBaseUrl}/${ENDPOINT_ID}${call.path}`,
+    method: call.method,
     headers,
-    ...(upstream.body === undefined ? {} : { body: upstream.body }),
+    ...(call.body === undefined ? {} : { body: call.body }),
   };
 }
