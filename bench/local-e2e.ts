@@ -1,5 +1,11 @@
 import { ENDPOINT_ID, localBenchKeys, SURFACE } from './events.ts';
 import {
+  gatewayEnvOf,
+  READY,
+  startLoadGeneratorProcess,
+  startSimulatorProcess,
+} from './local-servers.ts';
+import {
   baseEnv,
   cpuTimeMs,
   ipcRequest,
@@ -13,7 +19,8 @@ import { median, medianPairedDelta, ratio, round } from './stats.ts';
 /**
  * Local end-to-end: `npm start`'s server (local/main.ts, the same handler modules the Lambdas run)
  * under autocannon, against (a) the RunPod simulator called directly and (b) a minimal forwarding
- * proxy in front of the same simulator. Simulator, gateway, proxy and load generator each run in
+ * proxy in front of the same simulator; (c), for reference, the same proxy forwarding with
+ * `node:http` instead of `fetch`. Simulator, gateway, proxy and load generator each run in
  * their own process. Targets are loaded one at a time, in alternating order each repetition.
  *
  * Two setups:
@@ -98,42 +105,59 @@ export interface E2eOptions {
   readonly log: (line: string) => void;
 }
 
-const GATEWAY_READY = /listening on (http:\/\/[^\s]+)/;
-
 export async function measureLocalE2e(options: E2eOptions): Promise<LocalE2eResult> {
-  const { keysFile, token, simKey } = await localBenchKeys('e2e');
+  const keys = await localBenchKeys('e2e');
+  const { token, simKey } = keys;
   const processes: ServerProcess[] = [];
-  const start = async (
-    name: string,
-    args: string[],
-    env: Record<string, string>,
-    readyPattern: RegExp,
-    ipc = false,
-    cwd?: string,
-  ) => {
-    const started = await startServerProcess({
-      name: `e2e-${name}`,
-      args,
-      env: baseEnv(env),
-      readyPattern,
-      ipc,
-      ...(cwd === undefined ? {} : { cwd }),
-    });
-    processes.push(started);
-    return started;
+  const started = async (starting: Promise<ServerProcess>) => {
+    const server = await starting;
+    processes.push(server);
+    return server;
   };
   const setups: Partial<Record<'separate' | 'embedded', E2eSetupResult>> = {};
   const gatewayRoute = `/v1/runpod/${SURFACE}/health`;
   const upstreamRoute = `/v2/${ENDPOINT_ID}/health`;
-  const gatewayHeaders = { authorization: `Bearer ${token}` };
-  try {
-    const loader = await start(
-      'load-generator',
-      tsxArgs('bench/servers/load-generator.ts'),
-      {},
-      /load generator ready/,
-      true,
+  /** `npm start`'s server (`cwd`: a compared copy) as a target named `name`. */
+  const gateway = async (
+    name: E2eTarget,
+    processName: string,
+    env: Record<string, string>,
+    cwd?: string,
+  ): Promise<Target> => {
+    const server = await started(
+      startServerProcess({
+        name: `e2e-${processName}`,
+        args: tsxArgs('local/main.ts'),
+        env: baseEnv(env),
+        readyPattern: READY.server,
+        ...(cwd === undefined ? {} : { cwd }),
+      }),
     );
+    return {
+      name,
+      url: `${server.ready}${gatewayRoute}`,
+      headers: { authorization: `Bearer ${token}` },
+      pid: server.child.pid,
+    };
+  };
+  /** The minimal proxy as a target named `name`. */
+  const proxy = async (
+    name: E2eTarget,
+    processName: string,
+    env: Record<string, string>,
+  ): Promise<Target> => {
+    const server = await started(
+      startServerProcess({
+        name: `e2e-${processName}`,
+        args: tsxArgs('bench/servers/minimal-proxy-main.ts'),
+        env: baseEnv(env),
+        readyPattern: READY.server,
+      }),
+    );
+    return { name, url: `${server.ready}${upstreamRoute}`, headers: {}, pid: server.child.pid };
+  };
+  try {
+    const loader = await started(startLoadGeneratorProcess('e2e-load-generator'));
     const load = (target: Target, connections: number, durationSeconds: number) =>
       ipcRequest<LoadReport>(loader.child, {
         url: target.url,
@@ -144,39 +168,9 @@ export async function measureLocalE2e(options: E2eOptions): Promise<LocalE2eResu
       } satisfies Omit<LoadRequest, 'id'>);
 
     // Separate processes: one simulator behind everything.
-    const simulator = await start(
-      'simulator',
-      tsxArgs('bench/servers/simulator-main.ts'),
-      { SIM_API_KEY: simKey },
-      /listening at (http:\/\/[^\s]+)/,
-      true,
-    );
+    const simulator = await started(startSimulatorProcess('e2e-simulator', simKey));
     const simOrigin = new URL(simulator.ready).origin;
-    const gatewayEnv = (extra: Record<string, string>) => ({
-      PORT: '0',
-      RUNPOD_BASE_URL: simulator.ready,
-      RUNPOD_API_KEY: simKey,
-      GATEWAY_KEYS_FILE: keysFile,
-      ...extra,
-    });
-    const gateway = await start('gateway', tsxArgs('local/main.ts'), gatewayEnv({}), GATEWAY_READY);
-    const proxy = await start(
-      'proxy',
-      tsxArgs('bench/servers/minimal-proxy-main.ts'),
-      { UPSTREAM_ORIGIN: simOrigin, UPSTREAM_AUTHORIZATION: `Bearer ${simKey}` },
-      GATEWAY_READY,
-    );
-    // Informational: the same proxy with Node's own HTTP client, as the gateway's RunPod client.
-    const nodeHttpProxy = await start(
-      'proxy-node-http',
-      tsxArgs('bench/servers/minimal-proxy-main.ts'),
-      {
-        UPSTREAM_ORIGIN: simOrigin,
-        UPSTREAM_AUTHORIZATION: `Bearer ${simKey}`,
-        PROXY_CLIENT: 'node:http',
-      },
-      GATEWAY_READY,
-    );
+    const upstream = { UPSTREAM_ORIGIN: simOrigin, UPSTREAM_AUTHORIZATION: `Bearer ${simKey}` };
     const targets: Target[] = [
       {
         name: 'simulator',
@@ -184,87 +178,48 @@ export async function measureLocalE2e(options: E2eOptions): Promise<LocalE2eResu
         headers: { authorization: `Bearer ${simKey}` },
         pid: simulator.child.pid,
       },
-      { name: 'proxy', url: `${proxy.ready}${upstreamRoute}`, headers: {}, pid: proxy.child.pid },
-      {
-        name: 'proxy-node-http',
-        url: `${nodeHttpProxy.ready}${upstreamRoute}`,
-        headers: {},
-        pid: nodeHttpProxy.child.pid,
-      },
-      {
-        name: 'gateway',
-        url: `${gateway.ready}${gatewayRoute}`,
-        headers: gatewayHeaders,
-        pid: gateway.child.pid,
-      },
+      await proxy('proxy', 'proxy', upstream),
+      // Informational: the same proxy with Node's own HTTP client, as the gateway's RunPod client.
+      await proxy('proxy-node-http', 'proxy-node-http', { ...upstream, PROXY_CLIENT: 'node:http' }),
+      await gateway('gateway', 'gateway', gatewayEnvOf(keys, simulator.ready)),
     ];
     if (options.logComparison) {
-      const quiet = await start(
-        'gateway-log-error',
-        tsxArgs('local/main.ts'),
-        gatewayEnv({ LOG_LEVEL: 'ERROR' }),
-        GATEWAY_READY,
+      targets.push(
+        await gateway(
+          'gateway-log-error',
+          'gateway-log-error',
+          gatewayEnvOf(keys, simulator.ready, { LOG_LEVEL: 'ERROR' }),
+        ),
       );
-      targets.push({
-        name: 'gateway-log-error',
-        url: `${quiet.ready}${gatewayRoute}`,
-        headers: gatewayHeaders,
-        pid: quiet.child.pid,
-      });
     }
     if (options.compareRoot !== undefined) {
-      const compared = await start(
-        'gateway-compare',
-        tsxArgs('local/main.ts'),
-        gatewayEnv({}),
-        GATEWAY_READY,
-        false,
-        options.compareRoot,
+      targets.push(
+        await gateway(
+          'gateway-compare',
+          'gateway-compare',
+          gatewayEnvOf(keys, simulator.ready),
+          options.compareRoot,
+        ),
       );
-      targets.push({
-        name: 'gateway-compare',
-        url: `${compared.ready}${gatewayRoute}`,
-        headers: gatewayHeaders,
-        pid: compared.child.pid,
-      });
     }
     setups.separate = await runSetup('separate', targets, load, options);
 
     if (options.embedded) {
-      const embeddedGateway = await start(
-        'embedded-gateway',
-        tsxArgs('local/main.ts'),
-        { PORT: '0', GATEWAY_KEYS_FILE: keysFile },
-        GATEWAY_READY,
-      );
-      const embeddedProxy = await start(
-        'embedded-proxy',
-        tsxArgs('bench/servers/minimal-proxy-main.ts'),
-        { EMBED_SIMULATOR: '1' },
-        GATEWAY_READY,
-      );
       setups.embedded = await runSetup(
         'embedded',
         [
-          {
-            name: 'proxy',
-            url: `${embeddedProxy.ready}${upstreamRoute}`,
-            headers: {},
-            pid: embeddedProxy.child.pid,
-          },
-          {
-            name: 'gateway',
-            url: `${embeddedGateway.ready}${gatewayRoute}`,
-            headers: gatewayHeaders,
-            pid: embeddedGateway.child.pid,
-          },
+          await proxy('proxy', 'embedded-proxy', { EMBED_SIMULATOR: '1' }),
+          await gateway('gateway', 'embedded-gateway', {
+            PORT: '0',
+            GATEWAY_KEYS_FILE: keys.keysFile,
+          }),
         ],
         load,
         options,
       );
     }
   } finally {
-    for (const started of processes.reverse()) await started.stop();
+    for (const server of processes.reverse()) await server.stop();
   }
   return { durationSeconds: options.durationSeconds, repetitions: options.repetitions, setups };
 }

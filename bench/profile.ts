@@ -9,6 +9,12 @@ import { ENDPOINT_ID, eventOf, localBenchKeys, upstreamRequestOf } from './event
 import { startBenchServices } from './instant-services.ts';
 import { lambdaEnvironment } from './lambda-env.ts';
 import {
+  gatewayEnvOf,
+  READY,
+  startLoadGeneratorProcess,
+  startSimulatorProcess,
+} from './local-servers.ts';
+import {
   baseEnv,
   ipcRequest,
   logFileOf,
@@ -288,24 +294,13 @@ export async function profileGateway(options: {
 
 /** `local/main.ts` and the minimal proxy, each profiled under autocannon at 64 connections. */
 async function profileUnderLoad(log: (line: string) => void): Promise<void> {
-  const { keysFile, token, simKey } = await localBenchKeys('profile');
+  const keys = await localBenchKeys('profile');
+  const { token, simKey } = keys;
   const processes: ServerProcess[] = [];
   try {
-    const loader = await startServerProcess({
-      name: 'profile-load-generator',
-      args: tsxArgs('bench/servers/load-generator.ts'),
-      env: baseEnv(),
-      readyPattern: /load generator ready/,
-      ipc: true,
-    });
+    const loader = await startLoadGeneratorProcess('profile-load-generator');
     processes.push(loader);
-    const simulator = await startServerProcess({
-      name: 'profile-simulator',
-      args: tsxArgs('bench/servers/simulator-main.ts'),
-      env: baseEnv({ SIM_API_KEY: simKey }),
-      readyPattern: /listening at (http:\/\/\S+)/,
-      ipc: true,
-    });
+    const simulator = await startSimulatorProcess('profile-simulator', simKey);
     processes.push(simulator);
     const targets: {
       name: string;
@@ -317,12 +312,7 @@ async function profileUnderLoad(log: (line: string) => void): Promise<void> {
       {
         name: 'e2e-gateway',
         args: tsxArgs('local/main.ts'),
-        env: {
-          PORT: '0',
-          RUNPOD_BASE_URL: simulator.ready,
-          RUNPOD_API_KEY: simKey,
-          GATEWAY_KEYS_FILE: keysFile,
-        },
+        env: gatewayEnvOf(keys, simulator.ready),
         path: '/v1/runpod/chat/health',
         headers: { authorization: `Bearer ${token}` },
       },
@@ -344,7 +334,7 @@ async function profileUnderLoad(log: (line: string) => void): Promise<void> {
         name: `profile-${target.name}`,
         args: [...profilerArgs(dir), ...target.args],
         env: baseEnv(target.env),
-        readyPattern: /listening on (http:\/\/\S+)/,
+        readyPattern: READY.server,
       });
       const report = await ipcRequest<LoadReport>(loader.child, {
         url: `${server.ready}${target.path}`,

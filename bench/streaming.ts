@@ -1,5 +1,6 @@
 import type { SimulatorStats } from '../local/simulator/index.ts';
 import { ENDPOINT_ID, localBenchKeys, SURFACE } from './events.ts';
+import { gatewayEnvOf, READY, startSimulatorProcess } from './local-servers.ts';
 import {
   baseEnv,
   epochNow,
@@ -70,7 +71,6 @@ export interface StreamingOptions {
 const QUEUE_MS = 200;
 /** The gateway's default (functions/config/settings.ts DEFAULT_STREAM_POLL_WAIT_MS); the direct client uses the same. */
 const POLL_WAIT_MS = 10_000;
-const GATEWAY_READY = /listening on (http:\/\/[^\s]+)/;
 
 interface Pair {
   readonly simulator: ServerProcess;
@@ -149,28 +149,25 @@ export async function measureStreaming(options: StreamingOptions): Promise<Strea
 }
 
 async function startPair(name: string, processes: ServerProcess[]): Promise<Pair> {
-  const { keysFile, token, simKey } = await localBenchKeys(`stream-${name}`);
-  const simulator = await startServerProcess({
-    name: `stream-${name}-simulator`,
-    args: tsxArgs('bench/servers/simulator-main.ts'),
-    env: baseEnv({ SIM_API_KEY: simKey, SIM_WORKERS: '64' }),
-    readyPattern: /listening at (http:\/\/[^\s]+)/,
-    ipc: true,
+  const keys = await localBenchKeys(`stream-${name}`);
+  const simulator = await startSimulatorProcess(`stream-${name}-simulator`, keys.simKey, {
+    SIM_WORKERS: '64',
   });
   processes.push(simulator);
   const gateway = await startServerProcess({
     name: `stream-${name}-gateway`,
     args: tsxArgs('local/main.ts'),
-    env: baseEnv({
-      PORT: '0',
-      RUNPOD_BASE_URL: simulator.ready,
-      RUNPOD_API_KEY: simKey,
-      GATEWAY_KEYS_FILE: keysFile,
-    }),
-    readyPattern: GATEWAY_READY,
+    env: baseEnv(gatewayEnvOf(keys, simulator.ready)),
+    readyPattern: READY.server,
   });
   processes.push(gateway);
-  return { simulator, gatewayUrl: gateway.ready, simulatorUrl: simulator.ready, simKey, token };
+  return {
+    simulator,
+    gatewayUrl: gateway.ready,
+    simulatorUrl: simulator.ready,
+    simKey: keys.simKey,
+    token: keys.token,
+  };
 }
 
 async function statsOf(pair: Pair): Promise<SimulatorStats> {
