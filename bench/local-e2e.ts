@@ -115,19 +115,19 @@ export async function measureLocalE2e(options: E2eOptions): Promise<LocalE2eResu
     return server;
   };
   const setups: Partial<Record<'separate' | 'embedded', E2eSetupResult>> = {};
-  const gatewayRoute = `/v1/runpod/${SURFACE}/health`;
   const upstreamRoute = `/v2/${ENDPOINT_ID}/health`;
-  /** `npm start`'s server (`cwd`: a compared copy) as a target named `name`. */
-  const gateway = async (
+  /** A server process (`cwd`: a compared copy) as the target `name`, loaded on `route`. */
+  const serverTarget = async (
     name: E2eTarget,
     processName: string,
+    server: { entry: string; route: string; headers: Record<string, string> },
     env: Record<string, string>,
     cwd?: string,
   ): Promise<Target> => {
-    const server = await started(
+    const running = await started(
       startServerProcess({
         name: `e2e-${processName}`,
-        args: tsxArgs('local/main.ts'),
+        args: tsxArgs(server.entry),
         env: baseEnv(env),
         readyPattern: READY.server,
         ...(cwd === undefined ? {} : { cwd }),
@@ -135,27 +135,29 @@ export async function measureLocalE2e(options: E2eOptions): Promise<LocalE2eResu
     );
     return {
       name,
-      url: `${server.ready}${gatewayRoute}`,
-      headers: { authorization: `Bearer ${token}` },
-      pid: server.child.pid,
+      url: `${running.ready}${server.route}`,
+      headers: server.headers,
+      pid: running.child.pid,
     };
   };
-  /** The minimal proxy as a target named `name`. */
-  const proxy = async (
+  const gatewayServer = {
+    entry: 'local/main.ts',
+    route: `/v1/runpod/${SURFACE}/health`,
+    headers: { authorization: `Bearer ${token}` },
+  };
+  const proxyServer = {
+    entry: 'bench/servers/minimal-proxy-main.ts',
+    route: upstreamRoute,
+    headers: {},
+  };
+  const gateway = (
     name: E2eTarget,
     processName: string,
     env: Record<string, string>,
-  ): Promise<Target> => {
-    const server = await started(
-      startServerProcess({
-        name: `e2e-${processName}`,
-        args: tsxArgs('bench/servers/minimal-proxy-main.ts'),
-        env: baseEnv(env),
-        readyPattern: READY.server,
-      }),
-    );
-    return { name, url: `${server.ready}${upstreamRoute}`, headers: {}, pid: server.child.pid };
-  };
+    cwd?: string,
+  ) => serverTarget(name, processName, gatewayServer, env, cwd);
+  const proxy = (name: E2eTarget, processName: string, env: Record<string, string>) =>
+    serverTarget(name, processName, proxyServer, env);
   try {
     const loader = await started(startLoadGeneratorProcess('e2e-load-generator'));
     const load = (target: Target, connections: number, durationSeconds: number) =>
