@@ -49,6 +49,13 @@ const ANSWERS: Readonly<Record<string, string>> = {
     executionTime: 34,
     output: { text: 'hello' },
   }),
+  'status-sync': JSON.stringify({
+    id: JOB_ID,
+    status: 'COMPLETED',
+    delayTime: 12,
+    executionTime: 34,
+    output: { text: 'hello' },
+  }),
   stream: JSON.stringify({ status: 'COMPLETED', stream: [{ output: { text: 'hello' } }] }),
   cancel: JSON.stringify({ id: JOB_ID, status: 'CANCELLED' }),
   retry: JSON.stringify({ id: JOB_ID, status: 'IN_QUEUE' }),

@@ -8,6 +8,7 @@ export const OPERATIONS = [
   'run',
   'runsync',
   'status',
+  'status-sync',
   'stream',
   'cancel',
   'retry',
@@ -19,7 +20,10 @@ export type Operation = (typeof OPERATIONS)[number];
 
 export interface RouteDefinition {
   readonly operation: Operation;
-  /** HTTP methods accepted. `status` and `stream` also take POST because RunPod's Go SDK polls with POST. */
+  /**
+   * HTTP methods accepted. `status`, `status-sync` and `stream` also take POST because RunPod's
+   * Go SDK polls with POST.
+   */
   readonly methods: readonly ('GET' | 'POST')[];
   /** Path below `/v1/runpod/{surface}`; `{jobId}` is the only path parameter. */
   readonly path: string;
@@ -64,6 +68,17 @@ export const ROUTES: readonly RouteDefinition[] = [
     path: '/status/{jobId}',
     streaming: true,
     functionTimeoutSeconds: 60,
+    upstreamTimeoutMs: 10_000,
+  },
+  {
+    // RunPod's JS SDK `runSync`/`statusSync` and Go's `RunSync` wait for a job here once the
+    // first `runsync` wait is over.
+    operation: 'status-sync',
+    methods: ['GET', 'POST'],
+    path: '/status-sync/{jobId}',
+    streaming: true,
+    // RunPod holds up to `wait` = 300 s, as for runsync.
+    functionTimeoutSeconds: 360,
     upstreamTimeoutMs: 10_000,
   },
   {

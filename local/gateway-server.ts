@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { ERROR_CODES, type ErrorCode } from '../functions/http/error-codes.ts';
-import { PROBLEM_CONTENT_TYPE } from '../functions/http/problem.ts';
+import type { ErrorCode } from '../functions/http/error-codes.ts';
+import { GatewayError } from '../functions/http/gateway-error.ts';
+import { problemResponse, REQUEST_ID_HEADER } from '../functions/http/response.ts';
 import { API_PREFIX, type Operation, ROUTES, routeFor } from '../functions/routes.ts';
 import { apiGatewayEventOf, type RouteMatch } from './api-gateway-event.ts';
 import {
@@ -240,10 +241,7 @@ function problem(
   detail: string,
   requestId: string,
 ): void {
-  const { status, title } = ERROR_CODES[code];
-  response.writeHead(status, {
-    'Content-Type': PROBLEM_CONTENT_TYPE,
-    'X-Request-Id': requestId,
-  });
-  response.end(JSON.stringify({ type: 'about:blank', status, title, detail, code, requestId }));
+  const answer = problemResponse(new GatewayError(code, detail), requestId);
+  response.writeHead(answer.statusCode, { ...answer.headers, [REQUEST_ID_HEADER]: requestId });
+  response.end(answer.body);
 }

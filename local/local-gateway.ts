@@ -5,7 +5,7 @@ import { configuredEndpointsOf } from '../functions/routing/resolve-endpoint.ts'
 import { parseRoutingConfig } from '../functions/routing/routing-config.ts';
 import { createGatewayServer, listen } from './gateway-server.ts';
 import { installLambdaStreamingShim } from './lambda-streaming-shim.ts';
-import { type RunningSimulator, startSimulator } from './simulator/index.ts';
+import { type RunningSimulator, type SimulatorOptions, startSimulator } from './simulator/index.ts';
 
 export interface LocalGatewayOptions {
   readonly port?: number;
@@ -14,6 +14,8 @@ export interface LocalGatewayOptions {
   readonly keysFile: string;
   /** A real (or other) RunPod upstream; when absent an embedded simulator is started. */
   readonly upstream?: { readonly baseUrl: string; readonly apiKeyVariable: string };
+  /** Options of the embedded simulator (tests shorten its holds). */
+  readonly simulator?: Pick<SimulatorOptions, 'streamHoldMs' | 'syncWaitMs' | 'workers'>;
   /** Further settings for the handlers, e.g. STREAM_KEEPALIVE_MS (see functions/config/settings.ts). */
   readonly settings?: Readonly<Record<string, string>>;
 }
@@ -41,6 +43,7 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
       Object.values(routing.surfaces).flatMap((surface) => [...configuredEndpointsOf(surface)]),
     );
     simulator = await startSimulator({
+      ...options.simulator,
       apiKey: `sim_${crypto.randomUUID()}`,
       endpointIds: [...endpointIds],
     });

@@ -12,7 +12,6 @@ export const ERROR_CODES = {
   endpoint_not_allowed: { status: 403, title: 'Endpoint override not allowed' },
   not_found: { status: 404, title: 'No such route' },
   unknown_surface: { status: 404, title: 'Unknown surface' },
-  not_acceptable: { status: 406, title: 'Not acceptable' },
   payload_too_large: { status: 413, title: 'Request body too large' },
   throttled: { status: 429, title: 'Too many requests' },
   upstream_bad_request: { status: 400, title: 'RunPod rejected the request' },

@@ -1,12 +1,7 @@
-import { GatewayError } from './gateway-error.ts';
-
 export type StreamRepresentation = 'event-stream' | 'json';
 
-/** In order of preference when the caller rates them equally. */
-const OFFERED: ReadonlyArray<{ type: string; representation: StreamRepresentation }> = [
-  { type: 'text/event-stream', representation: 'event-stream' },
-  { type: 'application/json', representation: 'json' },
-];
+const EVENT_STREAM = 'text/event-stream';
+const JSON_TYPE = 'application/json';
 
 interface MediaRange {
   readonly range: string;
@@ -14,34 +9,26 @@ interface MediaRange {
 }
 
 /**
- * Content negotiation for the stream route: Server-Sent Events unless the caller prefers
- * JSON (RunPod's SDKs send `Accept: application/json` and get RunPod's own poll shape).
- * As RFC 9110 §12.5.1 says, a type's quality comes from the most specific range that matches
- * it, so `text/event-stream;q=0, *\/*` refuses SSE. No Accept header, or a tie, means SSE.
+ * Content negotiation for the stream route. Server-Sent Events only for a caller that names
+ * `text/event-stream` outright with q > 0 and rates it no lower than JSON; everything else —
+ * `*\/*`, `text/*`, `application/json`, no Accept at all, types the route does not offer — gets
+ * RunPod's own JSON poll. RunPod's SDKs send `Accept: *\/*` (Python's requests, the JS SDK's
+ * fetch) or none (Go) and parse the whole body as RunPod's JSON: answering them with SSE would
+ * drain the job's output into a body they cannot read. RunPod itself ignores Accept, so no
+ * Accept value is refused.
+ *
+ * JSON's quality comes from the most specific range that matches it (RFC 9110 §12.5.1), so
+ * `text/event-stream;q=0.5, *\/*` prefers JSON and `text/event-stream, *\/*` prefers SSE.
  */
 export function negotiateStream(accept: string | undefined): StreamRepresentation {
-  if (accept === undefined || accept.trim() === '') return 'event-stream';
+  if (accept === undefined) return 'json';
   const ranges = accept.split(',').map(parseRange);
-  let best:
-    | { representation: StreamRepresentation; quality: number; specificity: number }
-    | undefined;
-  for (const offer of OFFERED) {
-    const { quality, specificity } = matchOf(offer.type, ranges);
-    // Equal qualities: the type the caller named outright beats one reached by a wildcard.
-    const better =
-      !best ||
-      quality > best.quality ||
-      (quality === best.quality && specificity > best.specificity);
-    if (quality > 0 && better)
-      best = { representation: offer.representation, quality, specificity };
+  let eventStream = 0;
+  for (const { range, quality } of ranges) {
+    if (range === EVENT_STREAM) eventStream = Math.max(eventStream, quality);
   }
-  if (!best) {
-    throw new GatewayError(
-      'not_acceptable',
-      'This route answers text/event-stream or application/json',
-    );
-  }
-  return best.representation;
+  if (eventStream <= 0) return 'json';
+  return eventStream >= qualityOf(JSON_TYPE, ranges) ? 'event-stream' : 'json';
 }
 
 function parseRange(text: string): MediaRange {
@@ -51,11 +38,8 @@ function parseRange(text: string): MediaRange {
   return { range, quality: Number.isFinite(quality) ? Math.min(Math.max(quality, 0), 1) : 0 };
 }
 
-/** The most specific matching range's quality (0 when none matches) and how specific it is. */
-function matchOf(
-  type: string,
-  ranges: readonly MediaRange[],
-): { quality: number; specificity: number } {
+/** The quality of the most specific range matching `type` (0 when none matches). */
+function qualityOf(type: string, ranges: readonly MediaRange[]): number {
   let specificity = -1;
   let quality = 0;
   for (const { range, quality: rangeQuality } of ranges) {
@@ -66,5 +50,5 @@ function matchOf(
       quality = rangeQuality;
     }
   }
-  return { quality, specificity };
+  return quality;
 }

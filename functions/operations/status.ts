@@ -1,21 +1,23 @@
 import { executionModeStreamifyResponse } from '@middy/core/StreamifyResponse';
 import { passThroughJson } from '../http/response.ts';
 import { createApiHandler } from '../middleware/api-handler.ts';
-import { routingQuerySchema } from '../validation/request-schemas.ts';
+import { statusQuerySchema } from '../validation/request-schemas.ts';
 
 /**
- * GET|POST /v1/runpod/{surface}/status/{jobId} → RunPod `GET /{endpointId}/status/{jobId}`.
+ * GET|POST /v1/runpod/{surface}/status/{jobId}[?ttl=] → RunPod `GET /{endpointId}/status/{jobId}`.
  * An idempotent read, so retried on connection failures and 502/503/504. Streamed, so
  * outputs up to RunPod's 20 MB get through.
  */
 export const handler = createApiHandler({
   operation: 'status',
   executionMode: executionModeStreamifyResponse,
-  query: routingQuerySchema,
+  query: statusQuerySchema,
   handle: async (request) => {
+    const { ttl } = request.query;
     const answer = await request.call({
       path: `status/${request.jobId}`,
       method: 'GET',
+      ...(ttl === undefined ? {} : { query: { ttl: String(ttl) } }),
       idempotent: true,
     });
     return passThroughJson(answer.text);

@@ -6,13 +6,11 @@ import { createApiHandler } from '../middleware/api-handler.ts';
 import { required } from '../middleware/request-state.ts';
 import { logCompletion } from '../observability/request-log.ts';
 import { RunPodInvalidResponseError } from '../runpod/errors.ts';
+import { holdOf, RUNPOD_DEFAULT_STREAM_HOLD_MS } from '../runpod/holds.ts';
 import { type StreamPoll, streamPollSchema } from '../runpod/job-status.ts';
 import { relayJobStream } from '../streaming/job-stream-relay.ts';
 import { SSE_HEADERS } from '../streaming/sse-format.ts';
-import { routingQuerySchema } from '../validation/request-schemas.ts';
-
-/** RunPod's hold of an empty /stream poll when no `wait` is given. */
-const RUNPOD_DEFAULT_STREAM_HOLD_MS = 10_000;
+import { streamQuerySchema } from '../validation/request-schemas.ts';
 
 function streamPollOf(json: unknown): StreamPoll {
   const result = streamPollSchema.safeParse(json);
@@ -23,23 +21,27 @@ function streamPollOf(json: unknown): StreamPoll {
 }
 
 /**
- * GET|POST /v1/runpod/{surface}/stream/{jobId}
- * - `Accept: application/json`: one RunPod poll, passed through (with `stream` always present).
- * - otherwise: Server-Sent Events relaying the job's output live until it ends.
+ * GET|POST /v1/runpod/{surface}/stream/{jobId}[?wait=]
+ * - `Accept: text/event-stream`: Server-Sent Events relaying the job's output live until it ends;
+ *   `wait` sets how long each upstream poll may be held.
+ * - anything else (RunPod's SDKs, curl, no Accept): one RunPod poll, passed through with `wait`
+ *   (and with `stream` always present), exactly as RunPod answers it.
  * Errors known before the first byte (job not found, upstream down) are ordinary problems.
  */
 export const handler = createApiHandler({
   operation: 'stream',
   executionMode: executionModeStreamifyResponse,
-  query: routingQuerySchema,
+  query: streamQuerySchema,
   handle: async (request) => {
     const jobId = required(request.jobId, 'jobId');
     const path = `stream/${jobId}`;
     if (negotiateStream(request.header('accept')) === 'json') {
+      const hold = holdOf(request.query.wait, RUNPOD_DEFAULT_STREAM_HOLD_MS);
       const answer = await request.call({
         path,
         method: 'GET',
-        holdMs: RUNPOD_DEFAULT_STREAM_HOLD_MS,
+        query: hold.query,
+        holdMs: hold.holdMs,
       });
       const poll = streamPollOf(answer.json);
       return passThroughJson(poll.stream ? answer.text : JSON.stringify({ ...poll, stream: [] }));
@@ -64,7 +66,7 @@ export const handler = createApiHandler({
       initialStatus,
       endsAt: Math.min(state.startedAt + settings.streamMaxDurationMs, request.deadline),
       keepAliveMs: settings.streamKeepAliveMs,
-      pollWaitMs: settings.streamPollWaitMs,
+      pollWaitMs: request.query.wait ?? settings.streamPollWaitMs,
       source: {
         poll: async (waitMs, signal) => {
           const answer = await request.call({

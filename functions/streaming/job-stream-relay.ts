@@ -182,10 +182,14 @@ class JobStreamRelay extends Readable {
   async #error(error: unknown): Promise<void> {
     const problem = toGatewayError(error);
     await this.#send(
-      sseEvent('error', {
-        ...problemOf(problem, this.#options.requestId),
-        detail: `${problem.detail}. Output RunPod handed out in the failed poll may be lost; call this route again to resume from what RunPod still holds.`,
-      }),
+      sseEvent(
+        'error',
+        problemOf(
+          problem,
+          this.#options.requestId,
+          `${problem.detail}. Output RunPod handed out in the failed poll may be lost; call this route again to resume from what RunPod still holds.`,
+        ),
+      ),
     );
     this.#end('error', problem.code);
   }

@@ -50,11 +50,13 @@ export const s3ConfigSchema = built(() =>
   }),
 );
 
-/** RunPod's `/run` and `/runsync` body. */
+/** RunPod's `/run` and `/runsync` body, as RunPod documents it and its SDKs send it. */
 export const submitBodySchema = built(() =>
   z.strictObject({
     input: z.record(z.string(), z.unknown()),
     webhook: z.optional(z.url({ protocol: /^https$/ })),
+    /** In the JS and Go SDKs' request types (undocumented by RunPod); forwarded as sent. */
+    webhookV2: z.optional(z.url({ protocol: /^https$/ })),
     policy: z.optional(policySchema),
     s3Config: z.optional(s3ConfigSchema),
   }),
@@ -71,16 +73,33 @@ function routingQuery() {
 
 export const routingQuerySchema = built(() => z.strictObject(routingQuery()));
 
-export const runsyncQuerySchema = built(() =>
-  z.strictObject({
-    ...routingQuery(),
-    /** How long RunPod holds the request for the result, passed on. */
-    wait: z.optional(integerText(1_000, 300_000)),
-  }),
+/** How long RunPod holds the request (runsync, status-sync, stream), passed on. */
+/* @__NO_SIDE_EFFECTS__ */
+function waitQuery() {
+  return { wait: z.optional(integerText(1_000, 300_000)) };
+}
+
+/** `?ttl=`: RunPod deletes the job at most this many ms from now (it can only shorten its life). */
+/* @__NO_SIDE_EFFECTS__ */
+function ttlQuery() {
+  return { ttl: z.optional(integerText(0, 7 * DAY)) };
+}
+
+export const runsyncQuerySchema = built(() => z.strictObject({ ...routingQuery(), ...waitQuery() }));
+
+export const statusQuerySchema = built(() => z.strictObject({ ...routingQuery(), ...ttlQuery() }));
+
+export const statusSyncQuerySchema = built(() =>
+  z.strictObject({ ...routingQuery(), ...waitQuery(), ...ttlQuery() }),
 );
+
+export const streamQuerySchema = built(() => z.strictObject({ ...routingQuery(), ...waitQuery() }));
 
 export const jobPathSchema = built(() => z.strictObject({ jobId }));
 
 export type SubmitBody = z.infer<typeof submitBodySchema>;
 export type RoutingQuery = z.infer<typeof routingQuerySchema>;
 export type RunsyncQuery = z.infer<typeof runsyncQuerySchema>;
+export type StatusQuery = z.infer<typeof statusQuerySchema>;
+export type StatusSyncQuery = z.infer<typeof statusSyncQuerySchema>;
+export type StreamQuery = z.infer<typeof streamQuerySchema>;

@@ -43,7 +43,7 @@ export const PROBLEM_RESPONSES: readonly ProblemResponse[] = [
 /**
  * The body mapping template. Gateway response templates are not run through VTL, but
  * `$context` variables are substituted; `$context.error.messageString` is already a quoted
- * JSON string.
+ * JSON string. `error` repeats `detail`, as in the functions' problems (`http/problem.ts`).
  */
 export function problemTemplate(response: ProblemResponse): string {
   const { status, title } = ERROR_CODES[response.code];
@@ -52,7 +52,7 @@ export function problemTemplate(response: ProblemResponse): string {
       ? '$context.error.messageString'
       : JSON.stringify(response.detail);
   const statusMember = response.pinStatus ? `"status":${status},` : '';
-  return `{"type":"about:blank",${statusMember}"title":${JSON.stringify(title)},"detail":${detail},"code":"${response.code}","requestId":"$context.requestId"}`;
+  return `{"type":"about:blank",${statusMember}"title":${JSON.stringify(title)},"detail":${detail},"code":"${response.code}","requestId":"$context.requestId","error":${detail}}`;
 }
 
 export function addProblemResponses(api: RestApi): void {

@@ -22,7 +22,6 @@ export const ENDPOINT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 /** `?wait=` bounds of `/runsync`, `/status-sync` and `/stream` (reference §2.2, §2.5). */
 const MIN_WAIT_MS = 1_000;
 const MAX_WAIT_MS = 300_000;
-const DEFAULT_SYNC_WAIT_MS = 90_000;
 
 type Operation =
   | 'run'
@@ -66,6 +65,8 @@ export interface SimulatorServerOptions {
   /** When set, the only endpoint ids that exist. */
   readonly endpointIds: ReadonlySet<string> | undefined;
   readonly streamHoldMs: number;
+  /** Hold of `/runsync` and `/status-sync` without `?wait=`. */
+  readonly syncWaitMs: number;
   readonly log: (line: string) => void;
 }
 
@@ -94,7 +95,7 @@ function ttlParam(url: URL): number | undefined {
 }
 
 export function createSimulatorServer(options: SimulatorServerOptions): Server {
-  const { engine, timers, stats, apiKey, endpointIds, streamHoldMs, log } = options;
+  const { engine, timers, stats, apiKey, endpointIds, streamHoldMs, syncWaitMs, log } = options;
 
   /**
    * Resolves once `isReady()` holds after a change to the job, after `waitMs`, or when the client
@@ -141,7 +142,7 @@ export function createSimulatorServer(options: SimulatorServerOptions): Server {
   /** Waits up to `?wait=` for a terminal state; false when the client left or the job was deleted. */
   async function awaitTerminal(context: RequestContext, job: ReadonlyJob): Promise<boolean> {
     if (!isTerminal(job.status)) {
-      const waitMs = waitParam(context.url, DEFAULT_SYNC_WAIT_MS);
+      const waitMs = waitParam(context.url, syncWaitMs);
       const outcome = await hold(context.response, job, () => isTerminal(job.status), waitMs);
       if (outcome === 'aborted') return false;
     }

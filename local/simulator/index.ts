@@ -33,6 +33,12 @@ export interface SimulatorOptions {
   readonly workers?: number;
   /** How long an empty `/stream` poll without `?wait=` is held. @default 10000 */
   readonly streamHoldMs?: number;
+  /**
+   * How long `/runsync` and `/status-sync` without `?wait=` hold (RunPod's 90 s). Tests shorten
+   * it to see what clients do with a job that outlives the default wait.
+   * @default 90000
+   */
+  readonly syncWaitMs?: number;
   /** Gaps between webhook attempts; one attempt more than entries. @default [5000, 15000] */
   readonly webhookRetryDelaysMs?: readonly number[];
   /** Receives one line per request and per notable event. @default - silent */
@@ -50,15 +56,19 @@ export interface RunningSimulator {
 
 export const DEFAULT_WORKERS = 2;
 export const DEFAULT_STREAM_HOLD_MS = 10_000;
+export const DEFAULT_SYNC_WAIT_MS = 90_000;
 
 function checkOptions(options: SimulatorOptions): void {
   if (options.apiKey.trim() === '') throw new TypeError('apiKey must not be empty');
-  const { workers, streamHoldMs } = options;
+  const { workers, streamHoldMs, syncWaitMs } = options;
   if (workers !== undefined && (!Number.isInteger(workers) || workers < 0)) {
     throw new TypeError(`workers must be an integer >= 0, got ${workers}`);
   }
   if (streamHoldMs !== undefined && !(Number.isFinite(streamHoldMs) && streamHoldMs >= 0)) {
     throw new TypeError(`streamHoldMs must be a number >= 0, got ${streamHoldMs}`);
+  }
+  if (syncWaitMs !== undefined && !(Number.isFinite(syncWaitMs) && syncWaitMs >= 0)) {
+    throw new TypeError(`syncWaitMs must be a number >= 0, got ${syncWaitMs}`);
   }
 }
 
@@ -82,6 +92,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     apiKey: options.apiKey,
     endpointIds: options.endpointIds === undefined ? undefined : new Set(options.endpointIds),
     streamHoldMs: options.streamHoldMs ?? DEFAULT_STREAM_HOLD_MS,
+    syncWaitMs: options.syncWaitMs ?? DEFAULT_SYNC_WAIT_MS,
     log,
   });
 

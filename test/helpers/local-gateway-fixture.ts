@@ -3,7 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Operation } from '../../functions/routes.ts';
 import { createKey } from '../../local/key-file.ts';
-import { type LocalGateway, startLocalGateway } from '../../local/local-gateway.ts';
+import {
+  type LocalGateway,
+  type LocalGatewayOptions,
+  startLocalGateway,
+} from '../../local/local-gateway.ts';
 import { TEST_ROUTING } from './test-routing.ts';
 
 export interface GatewayFixture {
@@ -21,6 +25,7 @@ export async function startGatewayFixture(
     routing?: unknown;
     upstream?: { baseUrl: string; apiKey: string };
     settings?: Record<string, string>;
+    simulator?: LocalGatewayOptions['simulator'];
   } = {},
 ): Promise<GatewayFixture> {
   const dir = await mkdtemp(join(tmpdir(), 'gateway-test-'));
@@ -36,6 +41,7 @@ export async function startGatewayFixture(
       ? { baseUrl: options.upstream.baseUrl, apiKeyVariable: 'TEST_UPSTREAM_KEY' }
       : undefined,
     settings: { SECRETS_MAX_AGE_MS: '1', LOG_LEVEL: 'SILENT', ...options.settings },
+    ...(options.simulator ? { simulator: options.simulator } : {}),
   });
   return {
     gateway,

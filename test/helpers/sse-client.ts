@@ -16,7 +16,8 @@ export interface SseRead {
 }
 
 /**
- * Reads a Server-Sent Events response as a browser's EventSource would, with arrival times.
+ * Reads a Server-Sent Events response as a browser's EventSource would (it sends
+ * `Accept: text/event-stream` unless `headers` name another), with arrival times.
  * `stopWhen` lets a test hang up early (the caller disconnecting).
  */
 export async function readSse(
@@ -26,7 +27,10 @@ export async function readSse(
 ): Promise<SseRead> {
   const started = performance.now();
   const abort = new AbortController();
-  const response = await fetch(url, { headers, signal: abort.signal });
+  const response = await fetch(url, {
+    headers: { Accept: 'text/event-stream', ...headers },
+    signal: abort.signal,
+  });
   const events: SseMessage[] = [];
   let keepAlives = 0;
   let ended = false;

@@ -3,7 +3,9 @@ import {
   authHeaders,
   type GatewayFixture,
   startGatewayFixture,
+  waitForTerminal,
 } from '../helpers/local-gateway-fixture.ts';
+import { rawRequest } from '../helpers/raw-http.ts';
 import { outputsOf, readSse } from '../helpers/sse-client.ts';
 
 let fixture: GatewayFixture;
@@ -190,11 +192,43 @@ describe('GET /stream as Server-Sent Events', () => {
     expect(((await response.json()) as { code: string }).code).toBe('upstream_not_found');
   });
 
-  it('answers 406 when the caller accepts neither event-stream nor JSON', async () => {
-    const jobId = await submit({});
-    const response = await fetch(streamUrl(jobId), {
-      headers: authHeaders(fixture.token, { Accept: 'text/html' }),
+  it.each([
+    ['*/* (what RunPod\u2019s JS and Python SDKs and curl send)', { Accept: '*/*' }],
+    ['no Accept header (what RunPod\u2019s Go SDK sends)', {}],
+    ['a type the route does not offer', { Accept: 'text/html' }],
+  ])('answers one RunPod JSON poll, not an event stream, for %s', async (_case, accept) => {
+    const jobId = await submit({ stream: 3, chunkIntervalMs: 0, queueMs: 0 });
+    await waitForTerminal(fixture, 'chat', jobId);
+    const headers: Record<string, string> = { Authorization: `Bearer ${fixture.token}`, ...accept };
+
+    const first = await rawRequest(streamUrl(jobId), { headers });
+    const second = await rawRequest(streamUrl(jobId), { headers });
+
+    expect(first.status).toBe(200);
+    expect(first.headers['content-type']).toBe('application/json');
+    expect(first.json).toEqual({
+      status: 'COMPLETED',
+      stream: [0, 1, 2].map((index) => ({ output: { index, text: `chunk ${index}` } })),
     });
-    expect(response.status).toBe(406);
+    // RunPod's drain semantics: the chunks were handed out once.
+    expect(second.json).toEqual({ status: 'COMPLETED', stream: [] });
+  });
+
+  it('passes RunPod\u2019s wait on to a JSON poll (Go SDK style), GET and POST', async () => {
+    const jobId = await submit({ stream: 1, firstChunkDelayMs: 600, queueMs: 0 });
+    const headers = { Authorization: `Bearer ${fixture.token}` };
+
+    const started = performance.now();
+    const held = await fetch(`${streamUrl(jobId)}?wait=1000`, { method: 'POST', headers });
+    const heldFor = performance.now() - started;
+    const body = (await held.json()) as { stream: unknown[] };
+
+    expect(held.status).toBe(200);
+    // RunPod held the empty poll until the chunk existed, within the wait.
+    expect(body.stream).toHaveLength(1);
+    expect(heldFor).toBeGreaterThan(400);
+    const tooLong = await fetch(`${streamUrl(jobId)}?wait=300001`, { headers });
+    expect(tooLong.status).toBe(400);
+    expect(((await tooLong.json()) as { detail: string }).detail).toMatch(/wait/);
   });
 });

@@ -194,6 +194,7 @@ describe('operation handlers through the middleware chain', () => {
         detail: 'Send an API key as "Authorization: Bearer <token>"',
         code: 'unauthorized',
         requestId: event.requestContext.requestId,
+        error: 'Send an API key as "Authorization: Bearer <token>"',
       });
       expect(runpod.requests).toHaveLength(0);
     });

@@ -361,6 +361,7 @@ describe('relayJobStream', () => {
         detail: expect.stringMatching(
           /^RunPod did not answer within 10000 ms\. .*call this route again to resume/,
         ),
+        error: expect.stringMatching(/^RunPod did not answer within 10000 ms\. /),
       },
     });
     expect(outputs(frames).map((frame) => frame.data)).toEqual(['a']);

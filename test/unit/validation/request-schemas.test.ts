@@ -5,6 +5,9 @@ import {
   jobPathSchema,
   routingQuerySchema,
   runsyncQuerySchema,
+  statusQuerySchema,
+  statusSyncQuerySchema,
+  streamQuerySchema,
   submitBodySchema,
 } from '../../../functions/validation/request-schemas.ts';
 
@@ -156,9 +159,18 @@ describe('submitBodySchema (/run and /runsync bodies)', () => {
   });
 
   it('rejects an unknown top-level field and names it', () => {
-    expect(check(submitBodySchema, { input: {}, webhookV2: 'https://example.com' })).toEqual({
+    expect(check(submitBodySchema, { input: {}, webhok: 'https://example.com' })).toEqual({
       ok: false,
-      message: 'unknown field "webhookV2"',
+      message: 'unknown field "webhok"',
+    });
+  });
+
+  it('accepts webhookV2, which RunPod\u2019s JS and Go SDKs send, as an https URL', () => {
+    const body = { input: {}, webhook: 'https://a.example/1', webhookV2: 'https://b.example/2' };
+    expect(check(submitBodySchema, body)).toEqual({ ok: true, data: body });
+    expect(check(submitBodySchema, { input: {}, webhookV2: 'http://b.example/2' })).toEqual({
+      ok: false,
+      message: 'webhookV2: must be a valid https URL',
     });
   });
 
@@ -225,6 +237,49 @@ describe('runsyncQuerySchema', () => {
         'query',
       ),
     ).toEqual({ ok: true, data: { wait: 2_000, endpointId: 'chatcanary01', model: 'llama-3-8b' } });
+  });
+});
+
+describe('status, status-sync and stream queries (what RunPod takes on them)', () => {
+  it('accepts ttl on status and status-sync, from 0 to 7 days, as a number', () => {
+    expect(check(statusQuerySchema, { ttl: '6000' }, 'query')).toEqual({
+      ok: true,
+      data: { ttl: 6000 },
+    });
+    expect(check(statusSyncQuerySchema, { ttl: '0', wait: '1000' }, 'query')).toEqual({
+      ok: true,
+      data: { ttl: 0, wait: 1000 },
+    });
+    expect(check(statusQuerySchema, { ttl: String(7 * DAY_MS + 1) }, 'query')).toEqual({
+      ok: false,
+      message: `query.ttl: must be <= ${7 * DAY_MS}`,
+    });
+  });
+
+  it('accepts wait on status-sync and stream within RunPod\u2019s 1000..300000', () => {
+    expect(check(statusSyncQuerySchema, { wait: '90000' }, 'query')).toEqual({
+      ok: true,
+      data: { wait: 90_000 },
+    });
+    expect(check(streamQuerySchema, { wait: '300000' }, 'query')).toEqual({
+      ok: true,
+      data: { wait: 300_000 },
+    });
+    expect(check(streamQuerySchema, { wait: '999' }, 'query')).toEqual({
+      ok: false,
+      message: 'query.wait: must be >= 1000',
+    });
+  });
+
+  it('keeps refusing what RunPod does not take: wait on status, ttl on stream', () => {
+    expect(check(statusQuerySchema, { wait: '1000' }, 'query')).toEqual({
+      ok: false,
+      message: 'query: unknown field "wait"',
+    });
+    expect(check(streamQuerySchema, { ttl: '1000' }, 'query')).toEqual({
+      ok: false,
+      message: 'query: unknown field "ttl"',
+    });
   });
 });
 
