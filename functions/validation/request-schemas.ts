@@ -85,7 +85,9 @@ function ttlQuery() {
   return { ttl: z.optional(integerText(0, 7 * DAY)) };
 }
 
-export const runsyncQuerySchema = built(() => z.strictObject({ ...routingQuery(), ...waitQuery() }));
+export const runsyncQuerySchema = built(() =>
+  z.strictObject({ ...routingQuery(), ...waitQuery() }),
+);
 
 export const statusQuerySchema = built(() => z.strictObject({ ...routingQuery(), ...ttlQuery() }));
 

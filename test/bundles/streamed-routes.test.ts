@@ -37,7 +37,7 @@ function arrivalOf(chunks: readonly StreamChunk[], text: string): number {
 }
 
 /**
- * The streamed routes' bundles (runsync, status, stream), as `cdk synth` produced them, under
+ * The streamed routes' bundles (runsync, status, status-sync, stream), as `cdk synth` produced them, under
  * the real Lambda runtime interface client: responses must arrive in streaming mode with the
  * HTTP integration prelude, and `/stream` must relay output while the job runs.
  */
@@ -46,15 +46,17 @@ describe('streamed route bundles under aws-lambda-ric', () => {
   let proxy: FaultProxy;
   let runsync: StartedBundle;
   let status: StartedBundle;
+  let statusSync: StartedBundle;
   let stream: StartedBundle;
 
   beforeAll(async () => {
     harness = await startBundleHarness();
     // The stream function reaches the simulator through a proxy that can fail chosen polls.
     proxy = await startFaultProxy(harness.simulator.baseUrl);
-    [runsync, status, stream] = await Promise.all([
+    [runsync, status, statusSync, stream] = await Promise.all([
       harness.start('runsync', { runpodKeyForm: 'plain' }),
       harness.start('status', { runpodKeyForm: 'json' }),
+      harness.start('status-sync', { runpodKeyForm: 'plain' }),
       harness.start('stream', { runpodKeyForm: 'json', upstreamBaseUrl: proxy.baseUrl }),
     ]);
   });
@@ -64,8 +66,8 @@ describe('streamed route bundles under aws-lambda-ric', () => {
     await proxy?.close();
   });
 
-  it('routes runsync, status and stream through streaming integrations timed like their functions', () => {
-    for (const bundle of [runsync, status, stream]) {
+  it('routes runsync, status, status-sync and stream through streaming integrations timed like their functions', () => {
+    for (const bundle of [runsync, status, statusSync, stream]) {
       const { fn } = bundle;
       expect(fn.runtime).toBe('nodejs24.x');
       expect(fn.integration.transferMode).toBe('STREAM');
@@ -132,6 +134,31 @@ describe('streamed route bundles under aws-lambda-ric', () => {
         'X-Request-Id': event.requestContext.requestId,
       });
       expect(JSON.parse(response.body)).toMatchObject({ id, status: 'COMPLETED', output: 'done' });
+    }
+  });
+
+  it('status-sync holds until the running job ends, then streams the job (GET and POST, as the JS and Go SDKs call it)', async () => {
+    for (const method of ['GET', 'POST'] as const) {
+      const { id } = await simulatorCall(harness.simulator, ENDPOINT, 'run', {
+        input: { sim: { queueMs: 0, durationMs: 600, output: 'waited' } },
+      });
+
+      const response = await callBundle(statusSync, {
+        operation: 'status-sync',
+        method,
+        surface: 'chat',
+        jobId: String(id),
+        query: { wait: '5000' },
+        headers: { ...bearer(harness.token), Accept: '*/*' },
+      });
+
+      expect(response.mode).toBe('streamed');
+      expect(response.statusCode).toBe(200);
+      expect(JSON.parse(response.body)).toMatchObject({
+        id,
+        status: 'COMPLETED',
+        output: 'waited',
+      });
     }
   });
 
@@ -218,7 +245,7 @@ describe('streamed route bundles under aws-lambda-ric', () => {
     expect(new Set(arrivals).size).toBe(5);
   });
 
-  it('stream answers one RunPod poll as JSON when the caller accepts only JSON', async () => {
+  it('stream answers one RunPod poll as JSON to a caller that does not ask for text/event-stream (RunPod\u2019s SDKs send */*)', async () => {
     const { id } = await simulatorCall(harness.simulator, ENDPOINT, 'run', {
       input: { sim: { stream: ['a', 'b'], chunkIntervalMs: 0 } },
     });
@@ -228,7 +255,7 @@ describe('streamed route bundles under aws-lambda-ric', () => {
       operation: 'stream',
       surface: 'chat',
       jobId: String(id),
-      headers: { ...bearer(harness.token), Accept: 'application/json' },
+      headers: { ...bearer(harness.token), Accept: '*/*' },
     });
 
     expect(response.mode).toBe('streamed');
@@ -260,7 +287,7 @@ describe('streamed route bundles under aws-lambda-ric', () => {
       operation: 'stream',
       surface: 'chat',
       jobId: String(id),
-      headers: bearer(harness.token),
+      headers: { ...bearer(harness.token), Accept: 'text/event-stream' },
     });
     const deadline = Date.now() + 3_000;
 
@@ -290,7 +317,7 @@ describe('streamed route bundles under aws-lambda-ric', () => {
         operation: 'stream',
         surface: 'chat',
         jobId: String(id),
-        headers: bearer(harness.token),
+        headers: { ...bearer(harness.token), Accept: 'text/event-stream' },
       });
 
       const result = streamed(await stream.process.invoke(event, { timeoutMs: 30_000 }));
@@ -332,7 +359,7 @@ describe('streamed route bundles under aws-lambda-ric', () => {
               operation: 'stream',
               surface: 'chat',
               jobId: String(id),
-              headers: bearer(harness.token),
+              headers: { ...bearer(harness.token), Accept: 'text/event-stream' },
             }),
             { timeoutMs: 30_000 },
           ),

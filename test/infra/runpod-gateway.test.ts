@@ -292,7 +292,7 @@ describe('RunPodGateway with default props', () => {
     });
   });
 
-  it('answers API Gateway errors as problem+json with the request id', () => {
+  it('answers API Gateway errors as problem+json with the request id and an error member', () => {
     // Prepare
     const expected: Record<string, { code: keyof typeof ERROR_CODES; pinned: boolean }> = {
       UNAUTHORIZED: { code: 'unauthorized', pinned: true },
@@ -331,6 +331,8 @@ describe('RunPodGateway with default props', () => {
       expect(body).toMatchObject({ type: 'about:blank', title, code, requestId: 'req-123' });
       expect(body.status).toBe(pinned ? status : undefined);
       expect(typeof body.detail).toBe('string');
+      // RunPod's clients show an error body's `error` string.
+      expect(body.error).toBe(body.detail);
     }
   });
 

@@ -43,7 +43,7 @@ function python(
 ): Promise<RawAnswer> {
   const text = body === undefined ? undefined : JSON.stringify(body);
   // requests sends `Content-Length: 0` on a POST without data.
-  const length =
+  const length: Record<string, string> =
     method === 'POST' ? { 'Content-Length': String(Buffer.byteLength(text ?? '')) } : {};
   return rawRequest(`${fixture.base}/chat${path}`, {
     method,
