@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { sha256Hex, TOKEN_PREFIX } from '../functions/auth/key-store.ts';
-import { type Operation, routeFor } from '../functions/routes.ts';
+import { OPERATIONS, type Operation, routeFor } from '../functions/routes.ts';
 import { restProxyEvent } from '../local/api-gateway-event.ts';
 import { createKey } from '../local/key-file.ts';
 import { OUT_DIR } from './processes.ts';
@@ -36,6 +36,8 @@ export function benchCredentials(): BenchCredentials {
         id: 'bench',
         sha256: sha256Hex(token),
         surfaces: ['*'],
+        // purge-queue is granted only to keys that name it.
+        operations: [...OPERATIONS],
         createdAt: '2026-01-01T00:00:00.000Z',
       },
     ],
@@ -59,6 +61,7 @@ export async function localBenchKeys(name: string): Promise<LocalBenchKeys> {
   const { token } = await createKey(keysFile, {
     id: 'bench',
     surfaces: ['*'],
+    operations: [...OPERATIONS],
     description: 'npm run bench',
   });
   return { keysFile, token, simKey: `sim_${randomUUID()}` };

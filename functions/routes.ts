@@ -37,7 +37,14 @@ export interface RouteDefinition {
   readonly functionTimeoutSeconds: number;
   /** Default upstream timeout, on top of any hold (`wait`) the request asks RunPod for. */
   readonly upstreamTimeoutMs: number;
+  /**
+   * What the operation does with the job ledger: `record` a job it submits, `lookup` the job it
+   * acts on (its owner and endpoint), or nothing. The construct grants table access from this.
+   */
+  readonly ledger: LedgerUse;
 }
+
+export type LedgerUse = 'record' | 'lookup' | 'none';
 
 export const API_PREFIX = '/v1/runpod/{surface}';
 
@@ -52,6 +59,7 @@ export const ROUTES: readonly RouteDefinition[] = [
     streaming: false,
     functionTimeoutSeconds: 29,
     upstreamTimeoutMs: 10_000,
+    ledger: 'record',
   },
   {
     operation: 'runsync',
@@ -61,6 +69,7 @@ export const ROUTES: readonly RouteDefinition[] = [
     // RunPod holds up to `wait` = 300 s; leave room for the upstream timeout on top.
     functionTimeoutSeconds: 360,
     upstreamTimeoutMs: 15_000,
+    ledger: 'record',
   },
   {
     operation: 'status',
@@ -69,6 +78,7 @@ export const ROUTES: readonly RouteDefinition[] = [
     streaming: true,
     functionTimeoutSeconds: 60,
     upstreamTimeoutMs: 10_000,
+    ledger: 'lookup',
   },
   {
     // RunPod's JS SDK `runSync`/`statusSync` and Go's `RunSync` wait for a job here once the
@@ -80,6 +90,7 @@ export const ROUTES: readonly RouteDefinition[] = [
     // RunPod holds up to `wait` = 300 s, as for runsync.
     functionTimeoutSeconds: 360,
     upstreamTimeoutMs: 10_000,
+    ledger: 'lookup',
   },
   {
     operation: 'stream',
@@ -88,6 +99,7 @@ export const ROUTES: readonly RouteDefinition[] = [
     streaming: true,
     functionTimeoutSeconds: 900,
     upstreamTimeoutMs: 10_000,
+    ledger: 'lookup',
   },
   {
     operation: 'cancel',
@@ -96,6 +108,7 @@ export const ROUTES: readonly RouteDefinition[] = [
     streaming: false,
     functionTimeoutSeconds: 29,
     upstreamTimeoutMs: 10_000,
+    ledger: 'lookup',
   },
   {
     operation: 'retry',
@@ -104,6 +117,7 @@ export const ROUTES: readonly RouteDefinition[] = [
     streaming: false,
     functionTimeoutSeconds: 29,
     upstreamTimeoutMs: 10_000,
+    ledger: 'lookup',
   },
   {
     operation: 'purge-queue',
@@ -112,6 +126,7 @@ export const ROUTES: readonly RouteDefinition[] = [
     streaming: false,
     functionTimeoutSeconds: 29,
     upstreamTimeoutMs: 10_000,
+    ledger: 'none',
   },
   {
     operation: 'health',
@@ -120,6 +135,7 @@ export const ROUTES: readonly RouteDefinition[] = [
     streaming: false,
     functionTimeoutSeconds: 29,
     upstreamTimeoutMs: 5_000,
+    ledger: 'none',
   },
 ];
 

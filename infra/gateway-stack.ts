@@ -87,6 +87,11 @@ export class GatewayStack extends Stack {
       description: 'ARN of the default RunPod API key secret.',
       value: this.gateway.runpodApiKeySecret.secretArn,
     });
+    new CfnOutput(this, 'JobLedgerTableName', {
+      description:
+        'DynamoDB table of the job ledger: which consumer key owns which job, on which endpoint, and how it ended.',
+      value: this.gateway.ledgerTable.tableName,
+    });
   }
 
   private importSecretArn(id: string, contextName: string, arn: string): ISecret {

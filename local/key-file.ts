@@ -14,6 +14,8 @@ export interface NewKey {
   readonly id: string;
   readonly surfaces: readonly string[];
   readonly operations?: readonly Operation[];
+  /** Surfaces on which the key may act on every consumer's jobs (operators). */
+  readonly allJobs?: readonly string[];
   readonly expiresAt?: string;
   readonly description?: string;
 }
@@ -30,6 +32,7 @@ export function keyEntryOf(key: NewKey, token: string, now = new Date()): KeyEnt
     sha256: sha256Hex(token),
     surfaces: [...key.surfaces],
     ...(key.operations ? { operations: [...key.operations] } : {}),
+    ...(key.allJobs ? { allJobs: [...key.allJobs] } : {}),
     ...(key.expiresAt ? { expiresAt: key.expiresAt } : {}),
     ...(key.description ? { description: key.description } : {}),
     createdAt: now.toISOString(),

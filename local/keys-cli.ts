@@ -5,12 +5,15 @@ import { DEFAULT_KEYS_FILE } from './local-settings.ts';
 
 const USAGE = `Usage:
   npm run keys -- create --id <id> --surfaces <a,b|*> [--operations run,status,...]
-                         [--expires <ISO time>] [--description <text>] [--aws] [--file <path>]
+                         [--all-jobs <a,b|*>] [--expires <ISO time>] [--description <text>]
+                         [--aws] [--file <path>]
   npm run keys -- list [--file <path>]
   npm run keys -- disable --id <id> [--file <path>]
   npm run keys -- enable --id <id> [--file <path>]
 
 The key store holds only SHA-256 digests; the token is printed once, by create.
+Without --operations a key may call every operation but purge-queue, which must be named.
+--all-jobs lets the key act on every consumer's jobs on those surfaces (operators).
 --aws also prints the entry to add to the deployed key-store secret's "keys" array.
 --file defaults to $GATEWAY_KEYS_FILE or ${DEFAULT_KEYS_FILE}.`;
 
@@ -33,6 +36,7 @@ async function main(): Promise<void> {
       id: { type: 'string' },
       surfaces: { type: 'string' },
       operations: { type: 'string' },
+      'all-jobs': { type: 'string' },
       expires: { type: 'string' },
       description: { type: 'string' },
       aws: { type: 'boolean', default: false },
@@ -64,6 +68,7 @@ async function main(): Promise<void> {
       id: values.id,
       surfaces,
       operations: operations as Operation[] | undefined,
+      allJobs: values['all-jobs'] === undefined ? undefined : listOf(values['all-jobs']),
       expiresAt: values.expires === undefined ? undefined : new Date(values.expires).toISOString(),
       description: values.description,
     });
@@ -86,7 +91,7 @@ async function main(): Promise<void> {
           ? 'expired'
           : 'active';
       console.log(
-        `${key.id}\t${state}\tsurfaces=${key.surfaces.join(',')}\toperations=${key.operations?.join(',') ?? '*'}${key.expiresAt ? `\texpires=${key.expiresAt}` : ''}`,
+        `${key.id}\t${state}\tsurfaces=${key.surfaces.join(',')}\toperations=${key.operations?.join(',') ?? '* but purge-queue'}${key.allJobs ? `\tallJobs=${key.allJobs.join(',')}` : ''}${key.expiresAt ? `\texpires=${key.expiresAt}` : ''}`,
       );
     }
     return;

@@ -65,18 +65,19 @@ type StreamingHandler = (
 ) => Promise<unknown>;
 
 export function installLambdaStreamingShim(): void {
-  const existing = (globalThis as { awslambda?: unknown }).awslambda;
-  if (existing) return;
-  (globalThis as { awslambda?: unknown }).awslambda = {
-    streamifyResponse: (handler: StreamingHandler) => {
-      Object.defineProperty(handler, STREAMING_HANDLER, { value: true });
-      return handler;
-    },
-    HttpResponseStream: {
-      from: (stream: LocalResponseStream, prelude: HttpPrelude) => {
-        stream.prelude = prelude;
-        return stream;
-      },
+  // The AWS SDK's invoke store creates `globalThis.awslambda` (empty) when it loads, so the shim
+  // fills in what is missing rather than looking for the object.
+  const global = globalThis as { awslambda?: Record<string, unknown> };
+  global.awslambda ??= {};
+  const awslambda = global.awslambda;
+  awslambda.streamifyResponse ??= (handler: StreamingHandler) => {
+    Object.defineProperty(handler, STREAMING_HANDLER, { value: true });
+    return handler;
+  };
+  awslambda.HttpResponseStream ??= {
+    from: (stream: LocalResponseStream, prelude: HttpPrelude) => {
+      stream.prelude = prelude;
+      return stream;
     },
   };
 }

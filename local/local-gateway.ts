@@ -5,6 +5,13 @@ import { configuredEndpointsOf } from '../functions/routing/resolve-endpoint.ts'
 import { parseRoutingConfig } from '../functions/routing/routing-config.ts';
 import { createGatewayServer, listen } from './gateway-server.ts';
 import { installLambdaStreamingShim } from './lambda-streaming-shim.ts';
+import {
+  ensureLedgerTable,
+  type LedgerEngine,
+  LOCAL_LEDGER_TABLE,
+  startLedgerEngine,
+  useLocalAwsDefaults,
+} from './ledger-engine.ts';
 import { type RunningSimulator, type SimulatorOptions, startSimulator } from './simulator/index.ts';
 
 export interface LocalGatewayOptions {
@@ -14,6 +21,11 @@ export interface LocalGatewayOptions {
   readonly keysFile: string;
   /** A real (or other) RunPod upstream; when absent an embedded simulator is started. */
   readonly upstream?: { readonly baseUrl: string; readonly apiKeyVariable: string };
+  /**
+   * A DynamoDB-compatible engine for the job ledger (its table is created if missing); when
+   * absent an embedded one is started.
+   */
+  readonly ledger?: { readonly endpoint: string; readonly tableName?: string };
   /** Options of the embedded simulator (tests shorten its holds). */
   readonly simulator?: Pick<SimulatorOptions, 'streamHoldMs' | 'syncWaitMs' | 'workers'>;
   /** Further settings for the handlers, e.g. STREAM_KEEPALIVE_MS (see functions/config/settings.ts). */
@@ -23,6 +35,8 @@ export interface LocalGatewayOptions {
 export interface LocalGateway {
   readonly url: string;
   readonly simulator: RunningSimulator | undefined;
+  /** Where the job ledger lives: its engine's endpoint and table. */
+  readonly ledger: { readonly endpoint: string; readonly tableName: string };
   close(): Promise<void>;
 }
 
@@ -51,6 +65,16 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
     process.env.LOCAL_SIMULATOR_API_KEY = simulator.apiKey;
     process.env.RUNPOD_API_KEY_SECRET = 'env:LOCAL_SIMULATOR_API_KEY';
   }
+  let engine: LedgerEngine | undefined;
+  if (!options.ledger) engine = await startLedgerEngine();
+  const ledger = {
+    endpoint: options.ledger?.endpoint ?? engine?.endpoint ?? '',
+    tableName: options.ledger?.tableName ?? LOCAL_LEDGER_TABLE,
+  };
+  useLocalAwsDefaults();
+  await ensureLedgerTable(ledger.endpoint, ledger.tableName);
+  process.env.DYNAMODB_ENDPOINT = ledger.endpoint;
+  process.env.LEDGER_TABLE = ledger.tableName;
   process.env.GATEWAY_CONFIG = routingConfigPath;
   process.env.GATEWAY_KEY_STORE = `file:${resolve(options.keysFile)}`;
   process.env.SERVICE_NAME ??= 'runpod-gateway-local';
@@ -71,10 +95,12 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
   return {
     url,
     simulator,
+    ledger,
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((done) => server.close(() => done()));
       await simulator?.close();
+      await engine?.close();
     },
   };
 }

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { OPERATIONS } from '../functions/routes.ts';
 import { createKey } from './key-file.ts';
 import { startLocalGateway } from './local-gateway.ts';
 import { DEFAULT_KEYS_FILE, DEFAULT_PORT, DEFAULT_ROUTING_CONFIG } from './local-settings.ts';
@@ -9,6 +10,7 @@ async function main(): Promise<void> {
   const routingConfigPath = process.env.GATEWAY_CONFIG ?? DEFAULT_ROUTING_CONFIG;
   const keysFile = process.env.GATEWAY_KEYS_FILE ?? DEFAULT_KEYS_FILE;
   const upstreamUrl = process.env.RUNPOD_BASE_URL;
+  const ledgerEndpoint = process.env.DYNAMODB_ENDPOINT;
   if (upstreamUrl && !process.env.RUNPOD_API_KEY) {
     throw new Error(
       'RUNPOD_BASE_URL is set, so RUNPOD_API_KEY must hold the RunPod API key to use',
@@ -21,6 +23,8 @@ async function main(): Promise<void> {
       await createKey(keysFile, {
         id: 'local-dev',
         surfaces: ['*'],
+        // Named one by one: purge-queue is granted only to keys that name it.
+        operations: [...OPERATIONS],
         description: 'Created by npm start',
       })
     ).token;
@@ -31,6 +35,9 @@ async function main(): Promise<void> {
     routingConfigPath,
     keysFile,
     upstream: upstreamUrl ? { baseUrl: upstreamUrl, apiKeyVariable: 'RUNPOD_API_KEY' } : undefined,
+    ledger: ledgerEndpoint
+      ? { endpoint: ledgerEndpoint, tableName: process.env.LEDGER_TABLE || undefined }
+      : undefined,
   });
   const base = `${gateway.url}/v1/runpod`;
   const lines = [
@@ -38,6 +45,7 @@ async function main(): Promise<void> {
     `  upstream:   ${gateway.simulator ? `embedded RunPod simulator at ${gateway.simulator.baseUrl}` : upstreamUrl}`,
     `  routing:    ${routingConfigPath}`,
     `  key store:  ${keysFile}`,
+    `  job ledger: ${ledgerEndpoint ? `table ${gateway.ledger.tableName} at ${ledgerEndpoint}` : `embedded DynamoDB-compatible engine at ${gateway.ledger.endpoint} (in memory)`}`,
   ];
   if (devToken) {
     lines.push(

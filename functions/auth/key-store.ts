@@ -8,8 +8,13 @@ const keyEntrySchema = z.strictObject({
   sha256: z.string().check(z.regex(/^[0-9a-f]{64}$/)),
   /** Surfaces the key may use; `["*"]` for all. */
   surfaces: z.array(z.string().check(z.minLength(1))).check(z.minLength(1)),
-  /** Operations the key may call; all when absent. */
+  /** Operations the key may call; all but `purge-queue` when absent. */
   operations: z.optional(z.array(z.enum(OPERATIONS))),
+  /**
+   * Surfaces on which the key may act on every consumer's jobs (operators); `["*"]` for all.
+   * Without it a key reaches only the jobs it submitted.
+   */
+  allJobs: z.optional(z.array(z.string().check(z.minLength(1)))),
   expiresAt: z.optional(z.iso.datetime({ offset: true })),
   disabled: z.optional(z.boolean()),
   description: z.optional(z.string().check(z.maxLength(500))),
@@ -75,6 +80,16 @@ export function grantsSurface(entry: KeyEntry, surface: string): boolean {
   return entry.surfaces.includes('*') || entry.surfaces.includes(surface);
 }
 
+/** Operations a key without an `operations` list does not get: they act on every consumer. */
+const EXPLICIT_OPERATIONS: ReadonlySet<Operation> = new Set(['purge-queue']);
+
 export function grantsOperation(entry: KeyEntry, operation: Operation): boolean {
-  return entry.operations === undefined || entry.operations.includes(operation);
+  if (entry.operations === undefined) return !EXPLICIT_OPERATIONS.has(operation);
+  return entry.operations.includes(operation);
+}
+
+/** Whether the key may act on jobs other keys submitted on this surface. */
+export function grantsAllJobs(entry: KeyEntry, surface: string): boolean {
+  const surfaces = entry.allJobs ?? [];
+  return surfaces.includes('*') || surfaces.includes(surface);
 }

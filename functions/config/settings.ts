@@ -20,6 +20,10 @@ export interface Settings {
   readonly streamMaxDurationMs: number;
   readonly streamKeepAliveMs: number;
   readonly streamPollWaitMs: number;
+  /** The job ledger's DynamoDB table (`LEDGER_TABLE`); set for the operations that use it. */
+  readonly ledgerTableName: string | undefined;
+  /** A DynamoDB-compatible endpoint (`DYNAMODB_ENDPOINT`; the local runtime's engine), else AWS's. */
+  readonly dynamoDbEndpoint: string | undefined;
 }
 
 export const DEFAULT_RUNPOD_BASE_URL = 'https://api.runpod.ai/v2';
@@ -82,7 +86,20 @@ export function readSettings(operation: Operation, env: NodeJS.ProcessEnv = proc
     ),
     streamKeepAliveMs: positiveInteger(env, 'STREAM_KEEPALIVE_MS', DEFAULT_STREAM_KEEPALIVE_MS),
     streamPollWaitMs: positiveInteger(env, 'STREAM_POLL_WAIT_MS', DEFAULT_STREAM_POLL_WAIT_MS),
+    // An operation that keeps or checks job ownership must not run without its ledger.
+    ledgerTableName: route.ledger === 'none' ? undefined : required(env, 'LEDGER_TABLE'),
+    dynamoDbEndpoint: optionalUrl(env, 'DYNAMODB_ENDPOINT'),
   };
+}
+
+function optionalUrl(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const url = new URL(raw);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new Error(`${name} must be an http(s) URL, got "${raw}"`);
+  }
+  return raw;
 }
 
 function required(env: NodeJS.ProcessEnv, name: string): string {

@@ -1,3 +1,6 @@
+import { JobNotFoundError } from '../ledger/job-access.ts';
+import { LedgerUnavailableError } from '../ledger/job-ledger.ts';
+import { JobNotRecordedError } from '../ledger/job-submissions.ts';
 import {
   RunPodHttpError,
   RunPodInvalidResponseError,
@@ -18,6 +21,28 @@ export const DEFAULT_RETRY_AFTER_SECONDS = '5';
 export function toGatewayError(error: unknown): GatewayError {
   if (error instanceof GatewayError) return error;
   if (error instanceof RunPodHttpError) return fromHttpError(error);
+  if (error instanceof JobNotFoundError) {
+    return new GatewayError('job_not_found', error.message, { cause: error });
+  }
+  if (error instanceof JobNotRecordedError) {
+    return new GatewayError(
+      'ledger_unavailable',
+      error.cancelled
+        ? `The gateway could not record job ${error.jobId}, so it cancelled the job at RunPod; submit it again shortly`
+        : `The gateway could not record job ${error.jobId}, and cancelling it failed; the operator has been alerted`,
+      { headers: { 'Retry-After': DEFAULT_RETRY_AFTER_SECONDS }, cause: error },
+    );
+  }
+  if (error instanceof LedgerUnavailableError) {
+    return new GatewayError(
+      'ledger_unavailable',
+      'The gateway\u2019s job ledger is unavailable; retry shortly',
+      {
+        headers: { 'Retry-After': DEFAULT_RETRY_AFTER_SECONDS },
+        cause: error,
+      },
+    );
+  }
   if (error instanceof RunPodTimeoutError) {
     return new GatewayError(
       'upstream_timeout',

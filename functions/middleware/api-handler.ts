@@ -2,11 +2,15 @@ import middy from '@middy/core';
 import type { executionModeStreamifyResponse } from '@middy/core/StreamifyResponse';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import type * as z from 'zod/mini';
+import type { KeyEntry } from '../auth/key-store.ts';
 import { headerOf } from '../http/headers.ts';
 import type { GatewayResponse } from '../http/response.ts';
+import type { JobRecord } from '../ledger/job-ledger.ts';
+import { noteJobOutcome } from '../ledger/job-outcomes.ts';
+import { recordSubmission } from '../ledger/job-submissions.ts';
 import { type Operation, routeFor } from '../routes.ts';
 import type { RunPodAnswer } from '../runpod/client.ts';
-import { RunPodHttpError } from '../runpod/errors.ts';
+import { RunPodSession, type UpstreamCall } from '../runpod/runpod-session.ts';
 import { createGatewayRuntime, type GatewayRuntime } from '../runtime/gateway-runtime.ts';
 import { authenticate } from './authenticate.ts';
 import { problemErrors } from './problem-errors.ts';
@@ -15,25 +19,15 @@ import { type GatewayContext, type RequestState, required } from './request-stat
 import { routeEndpoint } from './route-endpoint.ts';
 import { validateRequest } from './validate-request.ts';
 
-export interface UpstreamCall {
-  /** Path below the endpoint, from validated parts only, e.g. `status/${jobId}`. */
-  readonly path: string;
-  readonly method: 'GET' | 'POST';
-  readonly query?: Readonly<Record<string, string>>;
-  readonly body?: string;
-  /** Reads that may be retried on connection failures and 502/503/504. */
-  readonly idempotent?: boolean;
-  /** How long the call asks RunPod to hold it (`wait`); added to the upstream timeout. */
-  readonly holdMs?: number;
-  readonly signal?: AbortSignal;
-}
-
 /** A validated, authenticated, routed request, as an operation sees it. */
 export interface GatewayRequest<Query, Body> {
   readonly requestId: string;
+  readonly key: KeyEntry;
   readonly surfaceName: string;
   readonly endpointId: string;
   readonly jobId: string | undefined;
+  /** The ledger's record of the job a follow-up call acts on. */
+  readonly job: JobRecord | undefined;
   readonly query: Query;
   readonly body: Body;
   /** The request body exactly as sent, forwarded upstream unchanged. */
@@ -44,6 +38,10 @@ export interface GatewayRequest<Query, Body> {
   header(name: string): string | undefined;
   /** Calls RunPod on this request's endpoint with this surface's key. */
   call(call: UpstreamCall): Promise<RunPodAnswer>;
+  /** Records the job RunPod just accepted (run, runsync); see `ledger/job-submissions.ts`. */
+  recordSubmission(answer: RunPodAnswer, ttlMs: number | undefined): Promise<void>;
+  /** Records the job's outcome when `answer` shows it ended; never fails the request. */
+  noteOutcome(answer: Readonly<Record<string, unknown>>): Promise<void>;
 }
 
 export interface OperationSpec<
@@ -102,7 +100,7 @@ export function createApiHandler<
         hasJobId: route.path.includes('{jobId}'),
       }),
     )
-    .use(routeEndpoint())
+    .use(routeEndpoint(runtime))
     .handler(handle);
 }
 
@@ -113,11 +111,28 @@ function gatewayRequestOf(
 ): GatewayRequest<unknown, unknown> {
   const endpointId = required(state.endpointId, 'endpoint');
   const surface = required(state.surface, 'surface');
+  const surfaceName = required(state.surfaceName, 'surface');
+  const key = required(state.key, 'key');
+  const session = new RunPodSession({
+    client: runtime.client,
+    apiKey: () =>
+      runtime.runpodApiKeys.get(surface.apiKeySecret ?? runtime.settings.runpodApiKeyRef),
+    endpointId,
+    requestId: state.requestId,
+    deadline: state.deadline,
+    upstreamTimeoutMs: runtime.settings.upstreamTimeoutMs,
+    onCall: ({ status, latencyMs }) => {
+      if (status !== undefined) state.upstreamStatus = status;
+      state.upstreamLatencyMs = latencyMs;
+    },
+  });
   return {
     requestId: state.requestId,
-    surfaceName: required(state.surfaceName, 'surface'),
+    key,
+    surfaceName,
     endpointId,
     jobId: state.jobId,
+    job: state.job,
     query: state.query,
     body: state.body,
     bodyText: state.bodyText,
@@ -125,41 +140,22 @@ function gatewayRequestOf(
     runtime,
     state,
     header: (name) => headerOf(event, name),
-    call: async (call) => {
-      const apiKey = await runtime.runpodApiKeys.get(
-        surface.apiKeySecret ?? runtime.settings.runpodApiKeyRef,
-      );
-      const timeoutMs = Math.max(
-        1,
-        Math.min(
-          runtime.settings.upstreamTimeoutMs + (call.holdMs ?? 0),
-          state.deadline - Date.now(),
-        ),
-      );
-      const started = Date.now();
-      const request = {
+    call: (call) => session.call(call),
+    recordSubmission: (answer, ttlMs) =>
+      recordSubmission({
+        ledger: required(runtime.ledger, 'ledger'),
+        session,
+        operation: runtime.operation === 'runsync' ? 'runsync' : 'run',
+        answer,
+        ownerKeyId: key.id,
+        surface: surfaceName,
+        model: state.model,
         endpointId,
-        path: call.path,
-        method: call.method,
-        query: call.query,
-        body: call.body,
-        apiKey,
-        timeoutMs,
-        signal: call.signal,
+        ttlMs,
         requestId: state.requestId,
-      };
-      try {
-        const answer = call.idempotent
-          ? await runtime.client.sendIdempotent(request, { deadline: state.deadline })
-          : await runtime.client.send(request);
-        state.upstreamStatus = answer.status;
-        return answer;
-      } catch (error) {
-        if (error instanceof RunPodHttpError) state.upstreamStatus = error.status;
-        throw error;
-      } finally {
-        state.upstreamLatencyMs = Date.now() - started;
-      }
+      }),
+    noteOutcome: async (answer) => {
+      if (runtime.ledger) await noteJobOutcome(runtime.ledger, state.job, answer, state.requestId);
     },
   };
 }

@@ -52,7 +52,9 @@ export function authenticate(runtime: GatewayRuntime): MiddlewareObj {
       if (!grantsOperation(key, runtime.operation)) {
         throw new GatewayError(
           'forbidden',
-          `API key ${key.id} is not allowed to call ${runtime.operation}`,
+          runtime.operation === 'purge-queue' && key.operations === undefined
+            ? `API key ${key.id} is not allowed to call purge-queue: it removes every consumer's queued jobs, so a key's operations list must name it`
+            : `API key ${key.id} is not allowed to call ${runtime.operation}`,
         );
       }
     },

@@ -2,6 +2,7 @@ import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import type { KeyEntry } from '../auth/key-store.ts';
 import { GatewayError } from '../http/gateway-error.ts';
 import type { GatewayResponse } from '../http/response.ts';
+import type { JobRecord } from '../ledger/job-ledger.ts';
 import type { Operation } from '../routes.ts';
 import type { SurfaceConfig } from '../routing/routing-config.ts';
 
@@ -21,6 +22,10 @@ export interface RequestState {
   /** The request body as sent, forwarded upstream unchanged (numbers keep their precision). */
   bodyText?: string;
   endpointId?: string;
+  /** `?model=` or `input.model`, as routed. */
+  model?: string;
+  /** The ledger's record of the job a follow-up call acts on (after the ownership check). */
+  job?: JobRecord;
   /** For the completion log line. */
   upstreamStatus?: number;
   upstreamLatencyMs?: number;

@@ -1,19 +1,47 @@
 import type { MiddlewareObj } from '@middy/core';
+import { jobForFollowUp } from '../ledger/job-access.ts';
+import { routeFor } from '../routes.ts';
 import { resolveEndpoint } from '../routing/resolve-endpoint.ts';
+import type { GatewayRuntime } from '../runtime/gateway-runtime.ts';
 import type { GatewayMiddyRequest } from './request-state.ts';
 import { required } from './request-state.ts';
 
-/** Chooses the RunPod endpoint from the validated request: override, then model, then default. */
-export function routeEndpoint(): MiddlewareObj {
+/**
+ * Chooses the RunPod endpoint. A follow-up call on a job (status, stream, cancel, …) goes where
+ * the ledger recorded the job, once the ledger says this key may act on it; anything else is
+ * routed from the request: override, then model, then the surface's default.
+ */
+export function routeEndpoint(runtime: GatewayRuntime): MiddlewareObj {
+  const looksUpJob = routeFor(runtime.operation).ledger === 'lookup';
   return {
-    before: (request) => {
+    before: async (request) => {
       const { context } = request as unknown as GatewayMiddyRequest;
       const state = context.gateway;
+      const surfaceName = required(state.surfaceName, 'surface');
+      const surface = required(state.surface, 'surface');
       const query = (state.query ?? {}) as { endpointId?: string; model?: string };
-      state.endpointId = resolveEndpoint(required(state.surfaceName, 'surface'), {
-        surface: required(state.surface, 'surface'),
+      const model = query.model ?? modelOfBody(state.body);
+      if (model !== undefined) state.model = model;
+      if (looksUpJob) {
+        const job = await jobForFollowUp({
+          ledger: required(runtime.ledger, 'ledger'),
+          jobId: required(state.jobId, 'jobId'),
+          key: required(state.key, 'key'),
+          surfaceName,
+          surface,
+        });
+        if (job !== undefined) {
+          // The recorded endpoint wins over `?model=`/`?endpointId=`: RunPod's clients cannot
+          // send them, and the job runs where it was submitted.
+          state.job = job;
+          state.endpointId = job.endpointId;
+          return;
+        }
+      }
+      state.endpointId = resolveEndpoint(surfaceName, {
+        surface,
         override: query.endpointId,
-        model: query.model ?? modelOfBody(state.body),
+        model,
       });
     },
   };

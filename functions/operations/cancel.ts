@@ -8,6 +8,7 @@ export const handler = createApiHandler({
   query: routingQuerySchema,
   handle: async (request) => {
     const answer = await request.call({ path: `cancel/${request.jobId}`, method: 'POST' });
+    await request.noteOutcome(answer.json);
     return passThroughJson(answer.text);
   },
 });

@@ -11,6 +11,8 @@ export const handler = createApiHandler({
   query: routingQuerySchema,
   handle: async (request) => {
     const answer = await request.call({ path: `retry/${request.jobId}`, method: 'POST' });
+    // The job runs again: its next end is the one to record.
+    if (request.job) await request.runtime.ledger?.reopen(request.job.jobId);
     return passThroughJson(answer.text);
   },
 });

@@ -22,6 +22,8 @@ export const handler = createApiHandler({
       query: hold.query,
       holdMs: hold.holdMs,
     });
+    // Records the job, with its outcome when it came back finished (one write).
+    await request.recordSubmission(answer, request.body.policy?.ttl);
     return passThroughJson(answer.text);
   },
 });

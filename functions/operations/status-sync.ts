@@ -25,6 +25,7 @@ export const handler = createApiHandler({
       holdMs: hold.holdMs,
       idempotent: true,
     });
+    await request.noteOutcome(answer.json);
     return passThroughJson(answer.text);
   },
 });

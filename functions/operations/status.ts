@@ -20,6 +20,7 @@ export const handler = createApiHandler({
       ...(ttl === undefined ? {} : { query: { ttl: String(ttl) } }),
       idempotent: true,
     });
+    await request.noteOutcome(answer.json);
     return passThroughJson(answer.text);
   },
 });

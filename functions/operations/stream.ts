@@ -78,9 +78,13 @@ export const handler = createApiHandler({
           });
           return streamPollOf(answer.json);
         },
-        finalStatus: async (signal) =>
-          (await request.call({ path: `status/${jobId}`, method: 'GET', idempotent: true, signal }))
-            .json,
+        finalStatus: async (signal) => {
+          const job = (
+            await request.call({ path: `status/${jobId}`, method: 'GET', idempotent: true, signal })
+          ).json;
+          await request.noteOutcome(job);
+          return job;
+        },
       },
       onFinish: ({ outcome, code, chunks, polls }) => {
         logCompletion(state, 200, code ?? (outcome === 'done' ? undefined : `stream_${outcome}`), {

@@ -20,6 +20,12 @@ const surfaceSchema = z.strictObject({
   allowedEndpointIds: z.optional(z.array(endpointId)),
   /** A RunPod key secret of its own (another account or a restricted key). */
   apiKeySecret: z.optional(secretReference),
+  /**
+   * Let follow-up calls reach jobs the ledger never recorded (submitted before it existed, or
+   * directly at RunPod), routed as before the ledger and open to any key granted the surface.
+   * Off by default: such jobs answer 404 `job_not_found`.
+   */
+  allowUnrecordedJobs: z.optional(z.boolean()),
 });
 
 export const routingConfigSchema = z.strictObject({

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { KeyStore } from '../auth/key-store.ts';
 import { readSettings, type Settings } from '../config/settings.ts';
+import { DynamoDbJobLedger } from '../ledger/dynamodb-job-ledger.ts';
+import type { JobLedger } from '../ledger/job-ledger.ts';
 import type { Operation } from '../routes.ts';
 import { parseRoutingConfig, type RoutingConfig } from '../routing/routing-config.ts';
 import { RunPodClient } from '../runpod/client.ts';
@@ -15,6 +17,8 @@ export interface GatewayRuntime {
   readonly keyStores: SecretCache<KeyStore>;
   readonly runpodApiKeys: SecretCache<string>;
   readonly client: RunPodClient;
+  /** The job ledger, for the operations that record or look up jobs. */
+  readonly ledger: JobLedger | undefined;
 }
 
 /**
@@ -29,6 +33,13 @@ export function createGatewayRuntime(operation: Operation, env = process.env): G
   } catch (error) {
     throw new Error(`Cannot read routing config ${settings.routingConfigPath}`, { cause: error });
   }
+  const ledger =
+    settings.ledgerTableName === undefined
+      ? undefined
+      : new DynamoDbJobLedger({
+          tableName: settings.ledgerTableName,
+          endpoint: settings.dynamoDbEndpoint,
+        });
   const runtime: GatewayRuntime = {
     operation,
     settings,
@@ -46,11 +57,14 @@ export function createGatewayRuntime(operation: Operation, env = process.env): G
       description: 'RunPod API key',
     }),
     client: new RunPodClient(settings.runpodBaseUrl),
+    ledger,
   };
   // Read both secrets now, side by side, while the runtime is still starting: the first
   // request then finds them cached instead of reading them one after the other. A failure
   // here is logged by the cache and retried by the first request that needs the secret.
   runtime.keyStores.get(settings.keyStoreRef).catch(() => undefined);
   runtime.runpodApiKeys.get(settings.runpodApiKeyRef).catch(() => undefined);
+  // And load the DynamoDB client while the secrets are on their way.
+  ledger?.warm();
   return runtime;
 }

@@ -31,6 +31,8 @@ export interface OperationFunctionProps {
   readonly tracing: boolean;
   /** Every secret the function reads; it may read nothing else. */
   readonly secrets: readonly SecretAccess[];
+  /** Further permissions the function needs (its use of the job ledger). */
+  readonly statements?: readonly PolicyStatement[];
 }
 
 /**
@@ -70,6 +72,7 @@ export class OperationFunction extends Construct {
         actions: ['secretsmanager:BatchGetSecretValue'],
         resources: ['*'],
       }),
+      ...(props.statements ?? []),
     ];
     const role = new Role(this, 'Role', {
       assumedBy: new ServicePrincipal('lambda.amazonaws.com'),

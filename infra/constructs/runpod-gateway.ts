@@ -11,6 +11,7 @@ import {
   RestApi,
 } from 'aws-cdk-lib/aws-apigateway';
 import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { type ILogGroup, LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -36,6 +37,7 @@ import {
 import { parseRoutingConfig, type RoutingConfig } from '../../functions/routing/routing-config.ts';
 import { RUNPOD_API_KEY_PLACEHOLDER } from '../../functions/secrets/secret-source.ts';
 import { createGatewayAlarms } from './gateway-alarms.ts';
+import { JobLedgerTable } from './job-ledger-table.ts';
 import {
   acknowledgeApiFindings,
   acknowledgeCloudWatchRole,
@@ -171,6 +173,12 @@ export interface RunPodGatewayProps {
    * @default - no web ACL
    */
   readonly webAclArn?: string;
+  /**
+   * What happens to the job ledger table (job owners, endpoints, outcomes) when the stack is
+   * deleted or the table replaced.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly ledgerRemovalPolicy?: RemovalPolicy;
 }
 
 const DEFAULT_THROTTLING = { rateLimit: 100, burstLimit: 200 } as const;
@@ -219,6 +227,8 @@ export class RunPodGateway extends Construct {
   readonly accessLogGroup: ILogGroup;
   /** The validated routing config bundled into the functions. */
   readonly routing: RoutingConfig;
+  /** The job ledger table: which key owns which job, on which endpoint, how it ended. */
+  readonly ledgerTable: ITable;
 
   constructor(scope: Construct, id: string, props: RunPodGatewayProps) {
     super(scope, id);
@@ -231,6 +241,11 @@ export class RunPodGateway extends Construct {
     const defaultRunPodKey = accessOf(this.runpodApiKeySecret);
     // Every function reads the key store and any RunPod key a surface may use.
     const secrets: SecretAccess[] = [keyStore, defaultRunPodKey, ...this.surfaceKeySecrets()];
+
+    const ledger = new JobLedgerTable(this, 'JobLedger', {
+      removalPolicy: props.ledgerRemovalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    this.ledgerTable = ledger.table;
 
     const routingFile = writeRoutingFile(this, this.routing);
     const commonEnvironment: Record<string, string> = {
@@ -254,6 +269,8 @@ export class RunPodGateway extends Construct {
       if (route.operation === 'stream' && settings.streamMaxDurationMs !== undefined) {
         environment.STREAM_MAX_DURATION_MS = String(settings.streamMaxDurationMs);
       }
+      const ledgerStatement = ledger.statementFor(route.operation);
+      if (ledgerStatement) environment.LEDGER_TABLE = ledger.table.tableName;
       const operationFunction = new OperationFunction(
         this,
         `${pascalCase(route.operation)}Function`,
@@ -268,6 +285,7 @@ export class RunPodGateway extends Construct {
           logRetention: settings.logRetention,
           tracing: settings.tracing,
           secrets,
+          statements: ledgerStatement ? [ledgerStatement] : [],
         },
       );
       acknowledgeWildcardResources(operationFunction.role, settings.tracing);

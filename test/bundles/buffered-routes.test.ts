@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbJobLedger } from '../../functions/ledger/dynamodb-job-ledger.ts';
 import {
   type BundleHarness,
   bearer,
@@ -89,12 +90,19 @@ describe('buffered route bundles under aws-lambda-ric', () => {
       'COMPLETED',
     ]);
     expect(upstream.output).toEqual({ answer: 42 });
+    // Recorded in the ledger's table on a real engine, as the bundle's key's job.
+    expect(await new DynamoDbJobLedger(harness.ledger).find(job.id)).toMatchObject({
+      ownerKeyId: 'bundle-test',
+      surface: 'chat',
+      endpointId: 'chatendpoint01',
+    });
   });
 
   it('cancel answers the cancelled job', async () => {
     const { id } = await simulatorCall(harness.simulator, 'chatendpoint01', 'run', {
       input: { sim: { queueMs: 60_000 } },
     });
+    await harness.own(String(id));
 
     const response = await callBundle(cancel, {
       operation: 'cancel',
@@ -120,6 +128,7 @@ describe('buffered route bundles under aws-lambda-ric', () => {
         },
       },
     });
+    await harness.own(String(id));
     await waitForJobStatus(harness.simulator, 'chatendpoint01', String(id), ['FAILED']);
 
     const response = await callBundle(retry, {

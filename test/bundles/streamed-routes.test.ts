@@ -115,6 +115,8 @@ describe('streamed route bundles under aws-lambda-ric', () => {
     const { id } = await simulatorCall(harness.simulator, ENDPOINT, 'run', {
       input: { sim: { durationMs: 10, output: 'done' } },
     });
+    // Submitted as the token's through the gateway would have recorded it.
+    await harness.own(String(id));
     await waitForJobStatus(harness.simulator, ENDPOINT, String(id), ['COMPLETED']);
 
     for (const method of ['GET', 'POST'] as const) {
@@ -142,6 +144,8 @@ describe('streamed route bundles under aws-lambda-ric', () => {
       const { id } = await simulatorCall(harness.simulator, ENDPOINT, 'run', {
         input: { sim: { queueMs: 0, durationMs: 600, output: 'waited' } },
       });
+      // Submitted as the token's through the gateway would have recorded it.
+      await harness.own(String(id));
 
       const response = await callBundle(statusSync, {
         operation: 'status-sync',
@@ -181,6 +185,8 @@ describe('streamed route bundles under aws-lambda-ric', () => {
     const { id } = await simulatorCall(harness.simulator, ENDPOINT, 'run', {
       input: { sim: { stream: 5, chunkIntervalMs: 200, firstChunkDelayMs: 300 } },
     });
+    // Submitted as the token's through the gateway would have recorded it.
+    await harness.own(String(id));
     const event = restProxyEvent({
       operation: 'stream',
       surface: 'chat',
@@ -249,6 +255,8 @@ describe('streamed route bundles under aws-lambda-ric', () => {
     const { id } = await simulatorCall(harness.simulator, ENDPOINT, 'run', {
       input: { sim: { stream: ['a', 'b'], chunkIntervalMs: 0 } },
     });
+    // Submitted as the token's through the gateway would have recorded it.
+    await harness.own(String(id));
     await waitForJobStatus(harness.simulator, ENDPOINT, String(id), ['COMPLETED']);
 
     const response = await callBundle(stream, {
@@ -271,18 +279,20 @@ describe('streamed route bundles under aws-lambda-ric', () => {
       operation: 'stream',
       surface: 'chat',
       jobId: 'no-such-job',
-      headers: bearer(harness.token),
+      headers: { ...bearer(harness.token), Accept: 'text/event-stream' },
     });
 
     expect(response.statusCode).toBe(404);
     expect(response.headers['Content-Type']).toBe('application/problem+json');
-    expect(JSON.parse(response.body)).toMatchObject({ code: 'upstream_not_found' });
+    expect(JSON.parse(response.body)).toMatchObject({ code: 'job_not_found' });
   });
 
   it('stream closes with event: timeout before the deadline the runtime API gives the function', async () => {
     const { id } = await simulatorCall(harness.simulator, ENDPOINT, 'run', {
       input: { sim: { stream: 100, chunkIntervalMs: 100 } },
     });
+    // Submitted as the token's through the gateway would have recorded it.
+    await harness.own(String(id));
     const event = restProxyEvent({
       operation: 'stream',
       surface: 'chat',
@@ -310,6 +320,8 @@ describe('streamed route bundles under aws-lambda-ric', () => {
       const { id } = await simulatorCall(harness.simulator, ENDPOINT, 'run', {
         input: { sim: { stream: 4, chunkIntervalMs: 200, firstChunkDelayMs: 200 } },
       });
+      // Submitted as the token's through the gateway would have recorded it.
+      await harness.own(String(id));
       const streamPath = `/v2/${ENDPOINT}/stream/${String(id)}`;
       // The first poll goes through; the second one fails.
       proxy.inject({ matches: (_method, path) => path === streamPath, after: 1, action });
@@ -373,6 +385,8 @@ describe('streamed route bundles under aws-lambda-ric', () => {
     const { id } = await simulatorCall(harness.simulator, ENDPOINT, 'run', {
       input: { sim: { durationMs: 0 } },
     });
+    // Submitted as the token's through the gateway would have recorded it.
+    await harness.own(String(id));
     await waitForJobStatus(harness.simulator, ENDPOINT, String(id), ['COMPLETED']);
     const auth = bearer(harness.token);
     for (let index = 0; index < 2; index++) {

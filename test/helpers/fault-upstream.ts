@@ -110,5 +110,9 @@ export async function startFaultUpstream(): Promise<FaultUpstream> {
 
 /** A routing config whose `fault` surface allows every fault endpoint as an override. */
 export function faultRouting(): unknown {
-  return { surfaces: { fault: { allowedEndpointIds: Object.values(FAULTS) } } };
+  // The fault upstream's job ids were never submitted through the gateway: the surface lets
+  // such jobs through, routed by `?endpointId=`.
+  return {
+    surfaces: { fault: { allowedEndpointIds: Object.values(FAULTS), allowUnrecordedJobs: true } },
+  };
 }

@@ -1,7 +1,7 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Operation } from '../../functions/routes.ts';
+import { OPERATIONS, type Operation } from '../../functions/routes.ts';
 import { createKey } from '../../local/key-file.ts';
 import {
   type LocalGateway,
@@ -13,9 +13,14 @@ import { TEST_ROUTING } from './test-routing.ts';
 export interface GatewayFixture {
   readonly gateway: LocalGateway;
   readonly base: string;
-  /** A token granted every surface and operation. */
+  /** A token granted every surface and operation (its own jobs only). */
   readonly token: string;
-  createToken(id: string, surfaces: string[], operations?: Operation[]): Promise<string>;
+  createToken(
+    id: string,
+    surfaces: string[],
+    operations?: Operation[],
+    grants?: { allJobs?: string[] },
+  ): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -26,13 +31,19 @@ export async function startGatewayFixture(
     upstream?: { baseUrl: string; apiKey: string };
     settings?: Record<string, string>;
     simulator?: LocalGatewayOptions['simulator'];
+    ledger?: LocalGatewayOptions['ledger'];
   } = {},
 ): Promise<GatewayFixture> {
   const dir = await mkdtemp(join(tmpdir(), 'gateway-test-'));
   const routingConfigPath = join(dir, 'routing.json');
   const keysFile = join(dir, 'keys.json');
   await writeFile(routingConfigPath, JSON.stringify(options.routing ?? TEST_ROUTING));
-  const { token } = await createKey(keysFile, { id: 'test-all', surfaces: ['*'] });
+  // Every operation named, purge-queue included (a key without a list may not purge).
+  const { token } = await createKey(keysFile, {
+    id: 'test-all',
+    surfaces: ['*'],
+    operations: [...OPERATIONS],
+  });
   if (options.upstream) process.env.TEST_UPSTREAM_KEY = options.upstream.apiKey;
   const gateway = await startLocalGateway({
     routingConfigPath,
@@ -42,13 +53,14 @@ export async function startGatewayFixture(
       : undefined,
     settings: { SECRETS_MAX_AGE_MS: '1', LOG_LEVEL: 'SILENT', ...options.settings },
     ...(options.simulator ? { simulator: options.simulator } : {}),
+    ...(options.ledger ? { ledger: options.ledger } : {}),
   });
   return {
     gateway,
     base: `${gateway.url}/v1/runpod`,
     token,
-    createToken: async (id, surfaces, operations) =>
-      (await createKey(keysFile, { id, surfaces, operations })).token,
+    createToken: async (id, surfaces, operations, grants) =>
+      (await createKey(keysFile, { id, surfaces, operations, ...grants })).token,
     close: () => gateway.close(),
   };
 }

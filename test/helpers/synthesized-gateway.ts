@@ -191,12 +191,21 @@ export async function synthesizedFunctions(
   return functions as Record<Operation, SynthesizedFunction>;
 }
 
-/** The template's variables; a value that is not a literal string cannot be run locally. */
+/**
+ * The template's variables. A value that is neither a literal string nor the table name of a
+ * resource in the stack (`{"Ref": <logical id>}`, e.g. `LEDGER_TABLE`) cannot be run locally; a
+ * `Ref` becomes `ref:<logical id>`, which whoever runs the bundle replaces with its own table.
+ */
 function literalEnvironmentOf(logicalId: string, environment: unknown): Record<string, string> {
   const variables =
     (environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
   const literal: Record<string, string> = {};
   for (const [name, value] of Object.entries(variables)) {
+    const ref = (value as { Ref?: unknown } | null)?.Ref;
+    if (typeof ref === 'string') {
+      literal[name] = `ref:${ref}`;
+      continue;
+    }
     if (typeof value !== 'string') {
       throw new Error(
         `${logicalId}: ${name} is not a literal in the template: ${JSON.stringify(value)}`,

@@ -176,14 +176,14 @@ describe('runpod-sdk (RunPod\u2019s JavaScript SDK) through the gateway', () => 
     });
   });
 
-  it('an unknown job is a 404 whose error says RunPod found no such job', async () => {
+  it('an unknown job is a 404 whose error names the job', async () => {
     const error = await rejectionOf(endpoint().status('00000000-0000-0000-0000-000000000000-u1'));
 
     const response = error.response as { status: number; data: Record<string, unknown> };
     expect(response.status).toBe(404);
     expect(response.data).toMatchObject({
-      code: 'upstream_not_found',
-      error: expect.stringMatching(/^RunPod found no such job or endpoint/),
+      code: 'job_not_found',
+      error: 'No job 00000000-0000-0000-0000-000000000000-u1 on surface chat',
     });
   });
 });

@@ -185,11 +185,30 @@ describe('GET /stream as Server-Sent Events', () => {
 
   it('answers an unknown job with a 404 problem, not a 200 stream', async () => {
     const response = await fetch(streamUrl('00000000-0000-0000-0000-000000000000'), {
-      headers: authHeaders(fixture.token),
+      headers: authHeaders(fixture.token, { Accept: 'text/event-stream' }),
     });
     expect(response.status).toBe(404);
     expect(response.headers.get('content-type')).toBe('application/problem+json');
-    expect(((await response.json()) as { code: string }).code).toBe('upstream_not_found');
+    expect(((await response.json()) as { code: string }).code).toBe('job_not_found');
+  });
+
+  it('answers a job RunPod no longer knows with RunPod\u2019s 404, before the first byte', async () => {
+    // The job's policy.ttl elapses while it is queued: RunPod deletes it, the ledger keeps it.
+    const response = await fetch(`${fixture.base}/chat/run`, {
+      method: 'POST',
+      headers: authHeaders(fixture.token),
+      body: JSON.stringify({ input: { sim: { queueMs: 60_000 } }, policy: { ttl: 10_000 } }),
+    });
+    const { id } = (await response.json()) as { id: string };
+    await fetch(`${fixture.base}/chat/status/${id}?ttl=0`, { headers: authHeaders(fixture.token) });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+
+    const stream = await fetch(streamUrl(id), {
+      headers: authHeaders(fixture.token, { Accept: 'text/event-stream' }),
+    });
+
+    expect(stream.status).toBe(404);
+    expect(((await stream.json()) as { code: string }).code).toBe('upstream_not_found');
   });
 
   it.each([

@@ -21,6 +21,10 @@ async function closedPort(): Promise<number> {
 beforeAll(async () => {
   fixture = await startGatewayFixture({
     upstream: { baseUrl: `http://127.0.0.1:${await closedPort()}/v2`, apiKey: 'unused' },
+    // No job here was submitted through the gateway.
+    routing: {
+      surfaces: { chat: { endpointId: 'chatendpoint01', allowUnrecordedJobs: true } },
+    },
   });
 });
 afterAll(async () => {

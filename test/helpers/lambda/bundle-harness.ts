@@ -1,5 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Operation } from '../../../functions/routes.ts';
+import { DynamoDbJobLedger } from '../../../functions/ledger/dynamodb-job-ledger.ts';
+import { expiryOf } from '../../../functions/ledger/job-ledger.ts';
+import { OPERATIONS, type Operation } from '../../../functions/routes.ts';
+import { ensureLedgerTable, startLedgerEngine } from '../../../local/ledger-engine.ts';
 import { type RunningSimulator, startSimulator } from '../../../local/simulator/index.ts';
 import {
   type BundledFunction,
@@ -26,8 +29,15 @@ export interface StartedBundle {
 export interface BundleHarness {
   readonly assembly: GatewayAssembly;
   readonly simulator: RunningSimulator;
+  /** The job ledger's engine and table, as the functions use them. */
+  readonly ledger: { readonly endpoint: string; readonly tableName: string };
   /** A consumer token the key store grants every surface and operation. */
   readonly token: string;
+  /**
+   * Records a job submitted straight to the simulator as the token's, on `chat`, as a `run`
+   * through the gateway would have: follow-up functions then find it in the ledger.
+   */
+  own(jobId: string, endpointId?: string): Promise<void>;
   /** Starts one execution environment of an operation's bundle, pointed at the simulator. */
   start(
     operation: Operation,
@@ -52,6 +62,10 @@ export async function startBundleHarness(): Promise<BundleHarness> {
   const simulator = await startSimulator({
     apiKey: `sim_${randomBytes(18).toString('base64url')}`,
   });
+  // The ledger table the construct creates, on a real DynamoDB-compatible engine.
+  const engine = await startLedgerEngine();
+  const ledger = { endpoint: engine.endpoint, tableName: 'bundle-test-ledger' };
+  await ensureLedgerTable(ledger.endpoint, ledger.tableName);
   const token = `rpg_${randomBytes(24).toString('base64url')}`;
   const keyStore = JSON.stringify({
     keys: [
@@ -59,6 +73,7 @@ export async function startBundleHarness(): Promise<BundleHarness> {
         id: 'bundle-test',
         sha256: createHash('sha256').update(token).digest('hex'),
         surfaces: ['*'],
+        operations: [...OPERATIONS],
       },
     ],
   });
@@ -67,7 +82,19 @@ export async function startBundleHarness(): Promise<BundleHarness> {
   return {
     assembly,
     simulator,
+    ledger,
     token,
+    own: async (jobId, endpointId = 'chatendpoint01') => {
+      const now = Date.now();
+      await new DynamoDbJobLedger(ledger).record({
+        jobId,
+        ownerKeyId: 'bundle-test',
+        surface: 'chat',
+        endpointId,
+        createdAt: now,
+        expiresAt: expiryOf(now, 'run', undefined),
+      });
+    },
     start: async (operation, options = {}) => {
       const fn = assembly.functions[operation];
       const secretsManager = await startSecretsManager();
@@ -83,9 +110,11 @@ export async function startBundleHarness(): Promise<BundleHarness> {
           definition: fn,
           functionName: `${assembly.stackName}-${fn.logicalId}`,
           secretsManagerUrl: secretsManager.url,
+          dynamoDbUrl: ledger.endpoint,
           environmentOverrides: {
             ...options.environmentOverrides,
             RUNPOD_BASE_URL: options.upstreamBaseUrl ?? simulator.baseUrl,
+            ...('LEDGER_TABLE' in fn.environment ? { LEDGER_TABLE: ledger.tableName } : {}),
           },
         });
         const bundle = { fn, process: lambda, secretsManager };
@@ -105,6 +134,7 @@ export async function startBundleHarness(): Promise<BundleHarness> {
         }),
       );
       await simulator.close();
+      await engine.close();
     },
   };
 }

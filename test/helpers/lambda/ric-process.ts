@@ -39,6 +39,8 @@ export interface LambdaProcessOptions {
   readonly environmentOverrides?: Readonly<Record<string, string>>;
   /** Where the AWS SDK sends Secrets Manager calls (`AWS_ENDPOINT_URL_SECRETS_MANAGER`). */
   readonly secretsManagerUrl: string;
+  /** Where the AWS SDK sends DynamoDB calls (`AWS_ENDPOINT_URL_DYNAMODB`): a local engine. */
+  readonly dynamoDbUrl?: string;
   /** How long the handler module may take to load. @default 15000 */
   readonly initTimeoutMs?: number;
 }
@@ -79,6 +81,7 @@ export async function startLambdaProcess(options: LambdaProcessOptions): Promise
     ...definition.environment,
     ...options.environmentOverrides,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: options.secretsManagerUrl,
+    ...(options.dynamoDbUrl ? { AWS_ENDPOINT_URL_DYNAMODB: options.dynamoDbUrl } : {}),
   };
 
   const started = Date.now();

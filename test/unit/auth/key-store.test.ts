@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  grantsAllJobs,
   grantsOperation,
   grantsSurface,
   type KeyEntry,
@@ -204,10 +205,22 @@ describe('key grants', () => {
     expect(grantsSurface(entry({ surfaces: ['chat'] }), '*')).toBe(false);
   });
 
-  it('grants every operation when operations is absent', () => {
+  it('grants every operation but purge-queue when operations is absent', () => {
     const key = entry();
     expect(grantsOperation(key, 'run')).toBe(true);
-    expect(grantsOperation(key, 'purge-queue')).toBe(true);
+    expect(grantsOperation(key, 'status-sync')).toBe(true);
+    expect(grantsOperation(key, 'purge-queue')).toBe(false);
+  });
+
+  it('grants purge-queue to a key that names it', () => {
+    expect(grantsOperation(entry({ operations: ['purge-queue'] }), 'purge-queue')).toBe(true);
+  });
+
+  it('grants other consumers\u2019 jobs only on the surfaces allJobs names', () => {
+    expect(grantsAllJobs(entry(), 'chat')).toBe(false);
+    expect(grantsAllJobs(entry({ allJobs: ['chat'] }), 'chat')).toBe(true);
+    expect(grantsAllJobs(entry({ allJobs: ['chat'] }), 'images')).toBe(false);
+    expect(grantsAllJobs(entry({ allJobs: ['*'] }), 'images')).toBe(true);
   });
 
   it('grants only the listed subset of operations', () => {

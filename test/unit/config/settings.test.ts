@@ -12,6 +12,7 @@ const REQUIRED = {
   GATEWAY_KEY_STORE: 'file:/var/task/keys.json',
   RUNPOD_API_KEY_SECRET: 'runpod/api-key',
   LAMBDA_TASK_ROOT: '/var/task',
+  LEDGER_TABLE: 'gateway-ledger',
 } as const;
 
 describe('readSettings', () => {
@@ -32,8 +33,35 @@ describe('readSettings', () => {
       streamMaxDurationMs: 880_000,
       streamKeepAliveMs: 15_000,
       streamPollWaitMs: 10_000,
+      ledgerTableName: 'gateway-ledger',
+      dynamoDbEndpoint: undefined,
     });
     expect(DEFAULT_RUNPOD_BASE_URL).toBe(settings.runpodBaseUrl);
+  });
+
+  it('requires LEDGER_TABLE only for the operations that record or look up jobs', () => {
+    const { LEDGER_TABLE: _omitted, ...withoutLedger } = REQUIRED;
+
+    for (const operation of OPERATIONS) {
+      if (routeFor(operation).ledger === 'none') {
+        expect(readSettings(operation, withoutLedger).ledgerTableName).toBeUndefined();
+      } else {
+        expect(caught(() => readSettings(operation, withoutLedger), Error).message).toBe(
+          'LEDGER_TABLE is not set',
+        );
+      }
+    }
+  });
+
+  it('takes a DynamoDB-compatible endpoint from DYNAMODB_ENDPOINT and refuses one that is not http(s)', () => {
+    expect(
+      readSettings('status', { ...REQUIRED, DYNAMODB_ENDPOINT: 'http://127.0.0.1:8000' })
+        .dynamoDbEndpoint,
+    ).toBe('http://127.0.0.1:8000');
+    expect(
+      caught(() => readSettings('status', { ...REQUIRED, DYNAMODB_ENDPOINT: 'ftp://x' }), Error)
+        .message,
+    ).toBe('DYNAMODB_ENDPOINT must be an http(s) URL, got "ftp://x"');
   });
 
   it.each(OPERATIONS)(
@@ -76,6 +104,8 @@ describe('readSettings', () => {
       streamMaxDurationMs: 30_000,
       streamKeepAliveMs: 500,
       streamPollWaitMs: 2_000,
+      ledgerTableName: 'gateway-ledger',
+      dynamoDbEndpoint: undefined,
     });
   });
 

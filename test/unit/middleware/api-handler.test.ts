@@ -7,6 +7,11 @@ import { type KeyEntry, sha256Hex } from '../../../functions/auth/key-store.ts';
 import type { GatewayResponse } from '../../../functions/http/response.ts';
 import type { GatewayContext } from '../../../functions/middleware/request-state.ts';
 import { restProxyEvent } from '../../../local/api-gateway-event.ts';
+import {
+  ensureLedgerTable,
+  type LedgerEngine,
+  startLedgerEngine,
+} from '../../../local/ledger-engine.ts';
 import { TEST_ROUTING } from '../../helpers/test-routing.ts';
 import { type CapturedOutput, captureOutput } from '../../helpers/unit/captured-output.ts';
 import {
@@ -136,6 +141,7 @@ async function writeJson(path: string, value: unknown): Promise<string> {
 describe('operation handlers through the middleware chain', () => {
   let directory: string;
   let runpod: LocalHttpServer;
+  let ledger: LedgerEngine;
   let health: BufferedHandler;
   let run: BufferedHandler;
 
@@ -148,6 +154,14 @@ describe('operation handlers through the middleware chain', () => {
   beforeAll(async () => {
     directory = await mkdtemp(join(tmpdir(), 'api-handler-'));
     runpod = await startLocalHttpServer(() => undefined);
+    // `run` records its jobs in the ledger: a real engine, as on AWS.
+    ledger = await startLedgerEngine();
+    await ensureLedgerTable(ledger.endpoint, 'unit-ledger');
+    vi.stubEnv('LEDGER_TABLE', 'unit-ledger');
+    vi.stubEnv('DYNAMODB_ENDPOINT', ledger.endpoint);
+    vi.stubEnv('AWS_REGION', 'local');
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'local');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'local');
     vi.stubEnv('GATEWAY_CONFIG', await writeJson(join(directory, 'routing.json'), TEST_ROUTING));
     vi.stubEnv(
       'GATEWAY_KEY_STORE',
@@ -164,6 +178,7 @@ describe('operation handlers through the middleware chain', () => {
   afterAll(async () => {
     vi.unstubAllEnvs();
     await runpod.close();
+    await ledger.close();
     await rm(directory, { recursive: true, force: true });
   });
 

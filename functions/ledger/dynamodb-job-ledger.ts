@@ -1,0 +1,218 @@
+import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  type JobLedger,
+  type JobOutcome,
+  type JobRecord,
+  LedgerUnavailableError,
+} from './job-ledger.ts';
+import { jobKeyOf, LEDGER_TABLE } from './ledger-table.ts';
+
+export interface DynamoDbLedgerOptions {
+  readonly tableName: string;
+  /** A DynamoDB-compatible endpoint (the local runtime's embedded engine); AWS's by default. */
+  readonly endpoint?: string | undefined;
+}
+
+type Item = Record<string, AttributeValue>;
+
+interface DynamoDbAccess {
+  readonly client: DynamoDBClient;
+  readonly sdk: typeof import('@aws-sdk/client-dynamodb');
+}
+
+/**
+ * The ledger in DynamoDB, through the low-level client: three calls, each item a handful of
+ * string and number attributes, so the document client's marshalling layer is not worth its
+ * load time. The SDK is imported on first use, as the Secrets Manager one is.
+ */
+export class DynamoDbJobLedger implements JobLedger {
+  readonly #options: DynamoDbLedgerOptions;
+  #access: Promise<DynamoDbAccess> | undefined;
+
+  constructor(options: DynamoDbLedgerOptions) {
+    this.#options = options;
+  }
+
+  /** Starts loading the SDK and creating the client, e.g. at cold start. */
+  warm(): void {
+    void this.#accessed().catch(() => undefined);
+  }
+
+  #accessed(): Promise<DynamoDbAccess> {
+    this.#access ??= import('@aws-sdk/client-dynamodb').then((sdk) => ({
+      sdk,
+      client: new sdk.DynamoDBClient(
+        this.#options.endpoint === undefined ? {} : { endpoint: this.#options.endpoint },
+      ),
+    }));
+    return this.#access;
+  }
+
+  async record(job: JobRecord): Promise<void> {
+    const { client, sdk } = await this.#accessed();
+    const item: Item = {
+      [LEDGER_TABLE.partitionKey]: { S: jobKeyOf(job.jobId) },
+      jobId: { S: job.jobId },
+      ownerKeyId: { S: job.ownerKeyId },
+      surface: { S: job.surface },
+      endpointId: { S: job.endpointId },
+      createdAt: { N: String(job.createdAt) },
+      [LEDGER_TABLE.timeToLive]: { N: String(job.expiresAt) },
+    };
+    if (job.model !== undefined) item.model = { S: job.model };
+    if (job.outcome !== undefined) Object.assign(item, outcomeAttributesOf(job.outcome));
+    try {
+      await client.send(
+        new sdk.PutItemCommand({
+          TableName: this.#options.tableName,
+          Item: item,
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': LEDGER_TABLE.partitionKey },
+        }),
+      );
+    } catch (error) {
+      // RunPod never hands out an id twice; an existing record is the same job, kept as it is.
+      if (error instanceof sdk.ConditionalCheckFailedException) return;
+      throw new LedgerUnavailableError('The job ledger could not record the job', {
+        cause: error,
+      });
+    }
+  }
+
+  async find(jobId: string): Promise<JobRecord | undefined> {
+    const { client, sdk } = await this.#accessed();
+    let item: Item | undefined;
+    try {
+      const answer = await client.send(
+        new sdk.GetItemCommand({
+          TableName: this.#options.tableName,
+          Key: { [LEDGER_TABLE.partitionKey]: { S: jobKeyOf(jobId) } },
+          // A client polls right after submitting.
+          ConsistentRead: true,
+        }),
+      );
+      item = answer.Item;
+    } catch (error) {
+      throw new LedgerUnavailableError('The job ledger could not be read', { cause: error });
+    }
+    if (item === undefined) return undefined;
+    const record = jobRecordOf(item);
+    // DynamoDB deletes expired items only eventually (typically within 48 hours).
+    if (record === undefined || record.expiresAt * 1000 <= Date.now()) return undefined;
+    return record;
+  }
+
+  async recordOutcome(jobId: string, outcome: JobOutcome): Promise<boolean> {
+    const { client, sdk } = await this.#accessed();
+    const names: Record<string, string> = {
+      '#pk': LEDGER_TABLE.partitionKey,
+      '#status': 'status',
+      '#endedAt': 'endedAt',
+    };
+    const values: Item = {
+      ':status': { S: outcome.status },
+      ':endedAt': { N: String(outcome.endedAt) },
+    };
+    const sets = ['#status = :status', '#endedAt = :endedAt'];
+    for (const field of ['executionTime', 'delayTime'] as const) {
+      const value = outcome[field];
+      if (value === undefined) continue;
+      names[`#${field}`] = field;
+      values[`:${field}`] = { N: String(value) };
+      sets.push(`#${field} = :${field}`);
+    }
+    try {
+      await client.send(
+        new sdk.UpdateItemCommand({
+          TableName: this.#options.tableName,
+          Key: { [LEDGER_TABLE.partitionKey]: { S: jobKeyOf(jobId) } },
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: 'attribute_exists(#pk) AND attribute_not_exists(#endedAt)',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof sdk.ConditionalCheckFailedException) return false;
+      throw new LedgerUnavailableError('The job ledger could not record the outcome', {
+        cause: error,
+      });
+    }
+  }
+
+  async reopen(jobId: string): Promise<void> {
+    const { client, sdk } = await this.#accessed();
+    try {
+      await client.send(
+        new sdk.UpdateItemCommand({
+          TableName: this.#options.tableName,
+          Key: { [LEDGER_TABLE.partitionKey]: { S: jobKeyOf(jobId) } },
+          UpdateExpression: 'REMOVE #status, endedAt, executionTime, delayTime',
+          ConditionExpression: 'attribute_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': LEDGER_TABLE.partitionKey, '#status': 'status' },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof sdk.ConditionalCheckFailedException) return;
+      throw new LedgerUnavailableError('The job ledger could not reopen the job', { cause: error });
+    }
+  }
+}
+
+function outcomeAttributesOf(outcome: JobOutcome): Item {
+  const attributes: Item = {
+    status: { S: outcome.status },
+    endedAt: { N: String(outcome.endedAt) },
+  };
+  if (outcome.executionTime !== undefined) {
+    attributes.executionTime = { N: String(outcome.executionTime) };
+  }
+  if (outcome.delayTime !== undefined) attributes.delayTime = { N: String(outcome.delayTime) };
+  return attributes;
+}
+
+function jobRecordOf(item: Item): JobRecord | undefined {
+  const jobId = item.jobId?.S;
+  const ownerKeyId = item.ownerKeyId?.S;
+  const surface = item.surface?.S;
+  const endpointId = item.endpointId?.S;
+  const createdAt = numberOf(item.createdAt);
+  const expiresAt = numberOf(item[LEDGER_TABLE.timeToLive]);
+  if (
+    jobId === undefined ||
+    ownerKeyId === undefined ||
+    surface === undefined ||
+    endpointId === undefined ||
+    createdAt === undefined ||
+    expiresAt === undefined
+  ) {
+    return undefined;
+  }
+  const status = item.status?.S;
+  const endedAt = numberOf(item.endedAt);
+  return {
+    jobId,
+    ownerKeyId,
+    surface,
+    model: item.model?.S,
+    endpointId,
+    createdAt,
+    expiresAt,
+    outcome:
+      status === undefined || endedAt === undefined
+        ? undefined
+        : {
+            status,
+            endedAt,
+            executionTime: numberOf(item.executionTime),
+            delayTime: numberOf(item.delayTime),
+          },
+  };
+}
+
+function numberOf(value: AttributeValue | undefined): number | undefined {
+  if (value?.N === undefined) return undefined;
+  const number = Number(value.N);
+  return Number.isFinite(number) ? number : undefined;
+}
