@@ -6,6 +6,7 @@
 export const ERROR_CODES = {
   invalid_request: { status: 400, title: 'Invalid request' },
   invalid_json: { status: 400, title: 'Request body is not valid JSON' },
+  invalid_idempotency_key: { status: 400, title: 'Invalid Idempotency-Key' },
   missing_endpoint_id: { status: 400, title: 'No RunPod endpoint for this request' },
   unauthorized: { status: 401, title: 'Missing or invalid API key' },
   forbidden: { status: 403, title: 'API key not allowed here' },
@@ -13,7 +14,12 @@ export const ERROR_CODES = {
   not_found: { status: 404, title: 'No such route' },
   unknown_surface: { status: 404, title: 'Unknown surface' },
   job_not_found: { status: 404, title: 'No such job' },
+  idempotency_in_progress: {
+    status: 409,
+    title: 'A request with this Idempotency-Key is in progress',
+  },
   payload_too_large: { status: 413, title: 'Request body too large' },
+  idempotency_key_reused: { status: 422, title: 'Idempotency-Key used with another request' },
   throttled: { status: 429, title: 'Too many requests' },
   upstream_bad_request: { status: 400, title: 'RunPod rejected the request' },
   upstream_not_found: { status: 404, title: 'RunPod did not find it' },

@@ -1,3 +1,8 @@
+import {
+  IdempotencyInProgressError,
+  IdempotencyKeyReusedError,
+  InvalidIdempotencyKeyError,
+} from '../ledger/idempotency-errors.ts';
 import { JobNotFoundError } from '../ledger/job-access.ts';
 import { LedgerUnavailableError } from '../ledger/job-ledger.ts';
 import { JobNotRecordedError } from '../ledger/job-submissions.ts';
@@ -23,6 +28,23 @@ export function toGatewayError(error: unknown): GatewayError {
   if (error instanceof RunPodHttpError) return fromHttpError(error);
   if (error instanceof JobNotFoundError) {
     return new GatewayError('job_not_found', error.message, { cause: error });
+  }
+  if (error instanceof InvalidIdempotencyKeyError) {
+    return new GatewayError('invalid_idempotency_key', error.message, { cause: error });
+  }
+  if (error instanceof IdempotencyInProgressError) {
+    return new GatewayError(
+      'idempotency_in_progress',
+      'The first request with this Idempotency-Key is still being processed; retry after Retry-After to get its answer',
+      { headers: { 'Retry-After': '1' }, cause: error },
+    );
+  }
+  if (error instanceof IdempotencyKeyReusedError) {
+    return new GatewayError(
+      'idempotency_key_reused',
+      'This Idempotency-Key was used with a different request (body, query or routing) in the last 24 hours; use a new key for a new request',
+      { cause: error },
+    );
   }
   if (error instanceof JobNotRecordedError) {
     return new GatewayError(

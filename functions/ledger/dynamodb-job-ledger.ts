@@ -38,6 +38,11 @@ export class DynamoDbJobLedger implements JobLedger {
     void this.#accessed().catch(() => undefined);
   }
 
+  /** The ledger's client, for others that keep items in its table (idempotency records). */
+  async client(): Promise<DynamoDBClient> {
+    return (await this.#accessed()).client;
+  }
+
   #accessed(): Promise<DynamoDbAccess> {
     this.#access ??= import('@aws-sdk/client-dynamodb').then((sdk) => ({
       sdk,

@@ -1,3 +1,4 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import middy from '@middy/core';
 import type { executionModeStreamifyResponse } from '@middy/core/StreamifyResponse';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
@@ -5,6 +6,7 @@ import type * as z from 'zod/mini';
 import type { KeyEntry } from '../auth/key-store.ts';
 import { headerOf } from '../http/headers.ts';
 import type { GatewayResponse } from '../http/response.ts';
+import type { IdempotentSubmissions, StoredSubmission } from '../ledger/idempotent-submissions.ts';
 import type { JobRecord } from '../ledger/job-ledger.ts';
 import { noteJobOutcome } from '../ledger/job-outcomes.ts';
 import { recordSubmission } from '../ledger/job-submissions.ts';
@@ -42,7 +44,19 @@ export interface GatewayRequest<Query, Body> {
   recordSubmission(answer: RunPodAnswer, ttlMs: number | undefined): Promise<void>;
   /** Records the job's outcome when `answer` shows it ended; never fails the request. */
   noteOutcome(answer: Readonly<Record<string, unknown>>): Promise<void>;
+  /**
+   * Submits once per `Idempotency-Key` (when the request carries one): a repeat gets the first
+   * answer, `replayed`. Without the header it just submits.
+   */
+  submitOnce(submit: () => Promise<RunPodAnswer>): Promise<{ text: string; replayed: boolean }>;
 }
+
+/** How a submitting operation handles `Idempotency-Key`; its module brings the code for it. */
+export type IdempotencyFactory = (options: {
+  readonly operation: 'run' | 'runsync';
+  readonly tableName: string;
+  readonly client: () => Promise<DynamoDBClient>;
+}) => IdempotentSubmissions;
 
 export interface OperationSpec<
   QuerySchema extends z.ZodMiniType,
@@ -57,6 +71,8 @@ export interface OperationSpec<
   readonly executionMode?: typeof executionModeStreamifyResponse;
   readonly query: QuerySchema;
   readonly body?: BodySchema;
+  /** For `run` and `runsync`: `Idempotency-Key` support (kept out of the other bundles). */
+  readonly idempotency?: IdempotencyFactory;
   readonly handle: (
     request: GatewayRequest<z.infer<QuerySchema>, z.infer<BodySchema>>,
   ) => Promise<GatewayResponse>;
@@ -79,9 +95,18 @@ export function createApiHandler<
     );
   }
   const runtime = createGatewayRuntime(spec.operation);
+  const ledger = runtime.ledger;
+  const submissions =
+    spec.idempotency && ledger && (spec.operation === 'run' || spec.operation === 'runsync')
+      ? spec.idempotency({
+          operation: spec.operation,
+          tableName: runtime.settings.ledgerTableName ?? '',
+          client: () => ledger.client(),
+        })
+      : undefined;
   const handle = (event: APIGatewayProxyEvent, context: GatewayContext) =>
     spec.handle(
-      gatewayRequestOf(runtime, context.gateway, event) as GatewayRequest<
+      gatewayRequestOf(runtime, submissions, context, event) as GatewayRequest<
         z.infer<QuerySchema>,
         z.infer<BodySchema>
       >,
@@ -106,9 +131,11 @@ export function createApiHandler<
 
 function gatewayRequestOf(
   runtime: GatewayRuntime,
-  state: RequestState,
+  submissions: IdempotentSubmissions | undefined,
+  context: GatewayContext,
   event: APIGatewayProxyEvent,
 ): GatewayRequest<unknown, unknown> {
+  const state = context.gateway;
   const endpointId = required(state.endpointId, 'endpoint');
   const surface = required(state.surface, 'surface');
   const surfaceName = required(state.surfaceName, 'surface');
@@ -157,5 +184,33 @@ function gatewayRequestOf(
     noteOutcome: async (answer) => {
       if (runtime.ledger) await noteJobOutcome(runtime.ledger, state.job, answer, state.requestId);
     },
+    submitOnce: async (submit) => {
+      const clientKey = submissions?.keyOf(headerOf(event, 'idempotency-key'));
+      if (submissions === undefined || clientKey === undefined) {
+        return { text: (await submit()).text, replayed: false };
+      }
+      const { stored, replayed } = await submissions.submit({
+        consumerKeyId: key.id,
+        clientKey,
+        request: [surfaceName, endpointId, JSON.stringify(state.query ?? {}), state.bodyText ?? ''],
+        context,
+        submit: async () => {
+          const answer = await submit();
+          return submissions.storedOf(answer);
+        },
+      });
+      return { text: await replayTextOf(stored, session), replayed };
+    },
   };
+}
+
+/** A stored first answer, or the job read again from RunPod when it was too large to store. */
+async function replayTextOf(stored: StoredSubmission, session: RunPodSession): Promise<string> {
+  if ('text' in stored) return stored.text;
+  const answer = await session.call({
+    path: `status/${stored.jobId}`,
+    method: 'GET',
+    idempotent: true,
+  });
+  return answer.text;
 }

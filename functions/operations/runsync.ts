@@ -1,5 +1,9 @@
 import { executionModeStreamifyResponse } from '@middy/core/StreamifyResponse';
 import { passThroughJson } from '../http/response.ts';
+import {
+  IDEMPOTENT_REPLAYED_HEADER,
+  IdempotentSubmissions,
+} from '../ledger/idempotent-submissions.ts';
 import { createApiHandler } from '../middleware/api-handler.ts';
 import { holdOf, RUNPOD_DEFAULT_SYNC_WAIT_MS } from '../runpod/holds.ts';
 import { runsyncQuerySchema, submitBodySchema } from '../validation/request-schemas.ts';
@@ -13,17 +17,23 @@ export const handler = createApiHandler({
   executionMode: executionModeStreamifyResponse,
   query: runsyncQuerySchema,
   body: submitBodySchema,
+  idempotency: (options) => new IdempotentSubmissions(options),
   handle: async (request) => {
     const hold = holdOf(request.query.wait, RUNPOD_DEFAULT_SYNC_WAIT_MS);
-    const answer = await request.call({
-      path: 'runsync',
-      method: 'POST',
-      body: request.bodyText,
-      query: hold.query,
-      holdMs: hold.holdMs,
+    const { text, replayed } = await request.submitOnce(async () => {
+      const answer = await request.call({
+        path: 'runsync',
+        method: 'POST',
+        body: request.bodyText,
+        query: hold.query,
+        holdMs: hold.holdMs,
+      });
+      // Records the job, with its outcome when it came back finished (one write).
+      await request.recordSubmission(answer, request.body.policy?.ttl);
+      return answer;
     });
-    // Records the job, with its outcome when it came back finished (one write).
-    await request.recordSubmission(answer, request.body.policy?.ttl);
-    return passThroughJson(answer.text);
+    const response = passThroughJson(text);
+    if (replayed) response.headers[IDEMPOTENT_REPLAYED_HEADER] = 'true';
+    return response;
   },
 });

@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { KeyStore } from '../auth/key-store.ts';
 import { readSettings, type Settings } from '../config/settings.ts';
 import { DynamoDbJobLedger } from '../ledger/dynamodb-job-ledger.ts';
-import type { JobLedger } from '../ledger/job-ledger.ts';
 import type { Operation } from '../routes.ts';
 import { parseRoutingConfig, type RoutingConfig } from '../routing/routing-config.ts';
 import { RunPodClient } from '../runpod/client.ts';
@@ -18,7 +17,7 @@ export interface GatewayRuntime {
   readonly runpodApiKeys: SecretCache<string>;
   readonly client: RunPodClient;
   /** The job ledger, for the operations that record or look up jobs. */
-  readonly ledger: JobLedger | undefined;
+  readonly ledger: DynamoDbJobLedger | undefined;
 }
 
 /**

@@ -8,7 +8,7 @@ import {
 } from 'aws-cdk-lib/aws-dynamodb';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { LEDGER_TABLE } from '../../functions/ledger/ledger-table.ts';
+import { IDEMPOTENCY_KEY_PREFIX, LEDGER_TABLE } from '../../functions/ledger/ledger-table.ts';
 import type { Operation } from '../../functions/routes.ts';
 
 /**
@@ -16,8 +16,8 @@ import type { Operation } from '../../functions/routes.ts';
  * operations record or look up jobs; a test keeps the two in step.
  */
 export const LEDGER_ACTIONS: Readonly<Record<Operation, readonly string[]>> = {
+  // Record the job (with its outcome, when runsync came back finished, in the same write).
   run: ['dynamodb:PutItem'],
-  // Records the job, with its outcome when it came back finished, in one write.
   runsync: ['dynamodb:PutItem'],
   // Look the job up, and record its outcome when they see it end.
   status: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
@@ -28,6 +28,16 @@ export const LEDGER_ACTIONS: Readonly<Record<Operation, readonly string[]>> = {
   retry: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
   'purge-queue': [],
   health: [],
+};
+
+/**
+ * What Powertools' idempotency utility does with its records (`Idempotency-Key` on run and
+ * runsync), allowed on those records' keys only (`idempotency#…`), so a submitting function can
+ * neither read nor delete job records.
+ */
+export const IDEMPOTENCY_ACTIONS: Readonly<Partial<Record<Operation, readonly string[]>>> = {
+  run: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+  runsync: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
 };
 
 export interface JobLedgerTableProps {
@@ -54,15 +64,34 @@ export class JobLedgerTable extends Construct {
     });
   }
 
-  /** The statement letting one operation's function use the ledger as it needs; none if it does not. */
-  statementFor(operation: Operation): PolicyStatement | undefined {
+  /** The statements letting one operation's function use the ledger as it needs (none if it does not). */
+  statementsFor(operation: Operation): PolicyStatement[] {
+    const statements: PolicyStatement[] = [];
     const actions = LEDGER_ACTIONS[operation];
-    if (actions.length === 0) return undefined;
-    return new PolicyStatement({
-      sid: 'UseJobLedger',
-      effect: Effect.ALLOW,
-      actions: [...actions],
-      resources: [this.table.tableArn],
-    });
+    if (actions.length > 0) {
+      statements.push(
+        new PolicyStatement({
+          sid: 'UseJobLedger',
+          effect: Effect.ALLOW,
+          actions: [...actions],
+          resources: [this.table.tableArn],
+        }),
+      );
+    }
+    const idempotency = IDEMPOTENCY_ACTIONS[operation];
+    if (idempotency !== undefined) {
+      statements.push(
+        new PolicyStatement({
+          sid: 'KeepIdempotencyRecords',
+          effect: Effect.ALLOW,
+          actions: [...idempotency],
+          resources: [this.table.tableArn],
+          conditions: {
+            'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${IDEMPOTENCY_KEY_PREFIX}*`] },
+          },
+        }),
+      );
+    }
+    return statements;
   }
 }

@@ -269,8 +269,8 @@ export class RunPodGateway extends Construct {
       if (route.operation === 'stream' && settings.streamMaxDurationMs !== undefined) {
         environment.STREAM_MAX_DURATION_MS = String(settings.streamMaxDurationMs);
       }
-      const ledgerStatement = ledger.statementFor(route.operation);
-      if (ledgerStatement) environment.LEDGER_TABLE = ledger.table.tableName;
+      const ledgerStatements = ledger.statementsFor(route.operation);
+      if (ledgerStatements.length > 0) environment.LEDGER_TABLE = ledger.table.tableName;
       const operationFunction = new OperationFunction(
         this,
         `${pascalCase(route.operation)}Function`,
@@ -285,7 +285,7 @@ export class RunPodGateway extends Construct {
           logRetention: settings.logRetention,
           tracing: settings.tracing,
           secrets,
-          statements: ledgerStatement ? [ledgerStatement] : [],
+          statements: ledgerStatements,
         },
       );
       acknowledgeWildcardResources(operationFunction.role, settings.tracing);

@@ -1,7 +1,7 @@
 import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
 import { ROUTES } from '../../functions/routes.ts';
-import { LEDGER_ACTIONS } from '../../infra/constructs/job-ledger-table.ts';
+import { IDEMPOTENCY_ACTIONS, LEDGER_ACTIONS } from '../../infra/constructs/job-ledger-table.ts';
 import { synthGateway } from './gateway-fixture.ts';
 
 type Json = Record<string, unknown>;
@@ -59,33 +59,48 @@ describe('the job ledger table', () => {
       );
       const variables = (properties.Environment as { Variables: Json }).Variables;
 
+      const table = { 'Fn::GetAtt': [tableLogicalId, 'Arn'] };
+      const actionsOf = (actions: readonly string[]) =>
+        actions.length === 1 ? actions[0] : [...actions];
       if (route.ledger === 'none') {
         expect(LEDGER_ACTIONS[route.operation]).toEqual([]);
         expect(ledgerStatements).toEqual([]);
         expect(variables.LEDGER_TABLE).toBeUndefined();
-      } else {
-        expect(ledgerStatements).toEqual([
-          {
-            Sid: 'UseJobLedger',
-            Effect: 'Allow',
-            Action:
-              LEDGER_ACTIONS[route.operation].length === 1
-                ? LEDGER_ACTIONS[route.operation][0]
-                : [...LEDGER_ACTIONS[route.operation]],
-            Resource: { 'Fn::GetAtt': [tableLogicalId, 'Arn'] },
-          },
-        ]);
-        expect(variables.LEDGER_TABLE).toEqual({ Ref: tableLogicalId });
+        continue;
       }
+      const expected: unknown[] = [
+        {
+          Sid: 'UseJobLedger',
+          Effect: 'Allow',
+          Action: actionsOf(LEDGER_ACTIONS[route.operation]),
+          Resource: table,
+        },
+      ];
+      const idempotency = IDEMPOTENCY_ACTIONS[route.operation];
+      if (idempotency !== undefined) {
+        expected.push({
+          Sid: 'KeepIdempotencyRecords',
+          Effect: 'Allow',
+          Action: actionsOf(idempotency),
+          Resource: table,
+          Condition: {
+            'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['idempotency#*'] },
+          },
+        });
+      }
+      expect(ledgerStatements).toEqual(expected);
+      expect(variables.LEDGER_TABLE).toEqual({ Ref: tableLogicalId });
     }
   });
 
-  it('gives submissions write access but no read, and follow-ups no way to create records', () => {
+  it('lets submissions write job records but not read them, and follow-ups not create them', () => {
     for (const route of ROUTES) {
       const actions = LEDGER_ACTIONS[route.operation];
-      if (route.ledger === 'record') expect(actions).not.toContain('dynamodb:GetItem');
+      if (route.ledger === 'record') expect(actions).toEqual(['dynamodb:PutItem']);
       if (route.ledger === 'lookup') expect(actions).not.toContain('dynamodb:PutItem');
       expect(actions.some((action) => /Scan|Query|Delete|\*/.test(action))).toBe(false);
+      // Idempotency records (and their deletes) for the submitting functions only.
+      expect(IDEMPOTENCY_ACTIONS[route.operation] !== undefined).toBe(route.ledger === 'record');
     }
   });
 });
