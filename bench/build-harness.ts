@@ -31,6 +31,9 @@ export async function buildHarness(): Promise<BuiltHarness> {
     platform: 'node',
     format: 'esm',
     target: 'node24',
+    // The warm baseline's DynamoDB client, from the project's node_modules, as the functions
+    // take the SDK from the runtime.
+    external: ['@aws-sdk/*'],
     logLevel: 'silent',
   });
   const baselineDir = await buildBaseline('baseline-handler.ts', 'baseline');

@@ -96,6 +96,7 @@ interface Variant {
 interface Services {
   readonly upstream: InstantService;
   readonly secretsManager: InstantService;
+  readonly dynamoDb: InstantService;
   /** fd of the log file every run's stdout and stderr (the functions' log lines) go to. */
   readonly log: number;
   readonly logFile: string;
@@ -109,9 +110,15 @@ export async function measureColdStarts(options: {
   readonly log: (line: string) => void;
 }): Promise<ColdStartResult> {
   const bench = await startBenchServices();
-  const { upstream, secretsManager, token } = bench;
+  const { upstream, secretsManager, dynamoDb, token } = bench;
   const logFile = logFileOf('cold-start');
-  const services: Services = { upstream, secretsManager, log: openSync(logFile, 'w'), logFile };
+  const services: Services = {
+    upstream,
+    secretsManager,
+    dynamoDb,
+    log: openSync(logFile, 'w'),
+    logFile,
+  };
   const health = options.synthesis.functions.health;
   const baseline: Variant = {
     name: 'baseline',
@@ -258,6 +265,7 @@ function environmentOf(variant: Variant, services: Services): NodeJS.ProcessEnv 
     templateEnvironment: variant.templateEnvironment,
     upstreamBaseUrl: services.upstream.url,
     secretsManagerUrl: services.secretsManager.url,
+    dynamoDbUrl: services.dynamoDb.url,
   });
 }
 

@@ -1,6 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { benchCredentials, RUNPOD_API_KEY } from './events.ts';
+import {
+  JOB_ID as BENCH_JOB_ID,
+  benchCredentials,
+  ENDPOINT_ID,
+  RUNPOD_API_KEY,
+  SURFACE,
+} from './events.ts';
 import { epochNow } from './processes.ts';
 import { KEY_STORE_SECRET_ARN, RUNPOD_KEY_SECRET_ARN } from './synth.ts';
 
@@ -184,18 +190,83 @@ export async function startInstantSecretsManager(
   };
 }
 
-/** Both services as the Lambda sections use them: Secrets Manager holds a key store admitting `token`. */
+/** The job ledger's table as the functions see it: `GATEWAY_TABLE`; the floor reads `FLOOR_TABLE`. */
+export const LEDGER_TABLES = { gateway: 'bench-ledger', floor: 'bench-floor' } as const;
+
+export interface InstantDynamoDb extends InstantService {
+  /** Calls so far to one table, by operation (`GetItem`, `PutItem`, …). */
+  calls(table: string): Readonly<Record<string, number>>;
+}
+
+const DYNAMODB_JSON = 'application/x-amz-json-1.0';
+
+/**
+ * A DynamoDB-compatible endpoint answering at once, like the instant upstream: `GetItem` of the
+ * bench's job finds it (owned by the bench's key, on the `chat` surface, its outcome already
+ * recorded, as for every poll after the first), any other key nothing; writes succeed. It counts
+ * each table's calls, so the bench shows how many ledger calls an operation makes.
+ */
+export async function startInstantDynamoDb(): Promise<InstantDynamoDb> {
+  let count = 0;
+  const arrivals = new Arrivals();
+  const byTable = new Map<string, Record<string, number>>();
+  const jobItem = {
+    pk: { S: `job#${BENCH_JOB_ID}` },
+    jobId: { S: BENCH_JOB_ID },
+    ownerKeyId: { S: 'bench' },
+    surface: { S: SURFACE },
+    endpointId: { S: ENDPOINT_ID },
+    createdAt: { N: '1700000000000' },
+    expiresAt: { N: String(Math.floor(Date.now() / 1000) + 86_400) },
+    status: { S: 'COMPLETED' },
+    executionTime: { N: '34' },
+    delayTime: { N: '12' },
+    endedAt: { N: '1700000001000' },
+  };
+  const server = createServer((request, response) => {
+    count++;
+    arrivals.record();
+    drain(request, (text) => {
+      const operation = String(request.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
+      let input: { TableName?: unknown; Key?: { pk?: { S?: unknown } } } = {};
+      try {
+        input = JSON.parse(text) as typeof input;
+      } catch {
+        // counted under an unnamed table
+      }
+      const table = String(input.TableName ?? '');
+      const calls = byTable.get(table) ?? {};
+      calls[operation] = (calls[operation] ?? 0) + 1;
+      byTable.set(table, calls);
+      const found = operation === 'GetItem' && input.Key?.pk?.S === jobItem.pk.S;
+      reply(response, 200, DYNAMODB_JSON, found ? JSON.stringify({ Item: jobItem }) : '{}');
+    });
+  });
+  const url = await listen(server);
+  return {
+    url,
+    requests: () => count,
+    arrivalsBetween: (from, to) => arrivals.between(from, to),
+    calls: (table) => ({ ...byTable.get(table) }),
+    close: () => closeServer(server),
+  };
+}
+
+/** The services as the Lambda sections use them: Secrets Manager holds a key store admitting `token`. */
 export interface BenchServices {
   /** The consumer token the key store admits. */
   readonly token: string;
   readonly upstream: InstantService;
   readonly secretsManager: InstantService;
+  /** Holds the job ledger's table (and the floor's). */
+  readonly dynamoDb: InstantDynamoDb;
   close(): Promise<void>;
 }
 
 export async function startBenchServices(): Promise<BenchServices> {
   const credentials = benchCredentials();
   const upstream = await startInstantUpstream();
+  const dynamoDb = await startInstantDynamoDb();
   const secretsManager = await startInstantSecretsManager({
     [KEY_STORE_SECRET_ARN]: credentials.keyStore,
     [RUNPOD_KEY_SECRET_ARN]: RUNPOD_API_KEY,
@@ -204,9 +275,11 @@ export async function startBenchServices(): Promise<BenchServices> {
     token: credentials.token,
     upstream,
     secretsManager,
+    dynamoDb,
     close: async () => {
       await upstream.close();
       await secretsManager.close();
+      await dynamoDb.close();
     },
   };
 }

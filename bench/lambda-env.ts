@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
+import { LEDGER_TABLES } from './instant-services.ts';
 import { NODE } from './processes.ts';
 import { REGION } from './synth.ts';
 
@@ -16,6 +17,8 @@ export interface LambdaEnvOptions {
   readonly templateEnvironment: Readonly<Record<string, string>>;
   readonly upstreamBaseUrl: string;
   readonly secretsManagerUrl: string;
+  /** The instant DynamoDB, which holds the job ledger's table. */
+  readonly dynamoDbUrl: string;
   /** Applied last, e.g. LOG_LEVEL for the logging comparison. */
   readonly overrides?: Readonly<Record<string, string>>;
 }
@@ -45,6 +48,12 @@ export function lambdaEnvironment(options: LambdaEnvOptions): NodeJS.ProcessEnv 
     ...options.templateEnvironment,
     RUNPOD_BASE_URL: options.upstreamBaseUrl,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: options.secretsManagerUrl,
+    AWS_ENDPOINT_URL_DYNAMODB: options.dynamoDbUrl,
+    // The template names the table by reference; the floor reads its own.
+    ...('LEDGER_TABLE' in options.templateEnvironment
+      ? { LEDGER_TABLE: LEDGER_TABLES.gateway }
+      : {}),
+    BASELINE_LEDGER_TABLE: LEDGER_TABLES.floor,
     ...options.overrides,
   };
 }

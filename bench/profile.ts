@@ -244,6 +244,7 @@ export async function profileGateway(options: {
       },
       upstreamBaseUrl: upstream.url,
       secretsManagerUrl: secretsManager.url,
+      dynamoDbUrl: services.dynamoDb.url,
     }),
     BENCH_TASK_ROOT: taskRoot,
     BENCH_EVENT: JSON.stringify(eventOf('health', token)),

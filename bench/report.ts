@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname } from 'node:path';
-import { OPERATIONS } from '../functions/routes.ts';
+import { OPERATIONS, type Operation, routeFor } from '../functions/routes.ts';
 import type { BundleSizeResult } from './bundle-size.ts';
 import type { ColdRunner, ColdStartResult, ColdVariant } from './cold-start.ts';
 import { COMPARE_SUFFIX } from './compare.ts';
@@ -10,7 +10,7 @@ import { type E2eTarget, isComparedWithProxy, type LocalE2eResult } from './loca
 import { PROJECT_ROOT } from './processes.ts';
 import { round } from './stats.ts';
 import type { StreamingResult } from './streaming.ts';
-import type { WarmOverheadResult } from './warm-overhead.ts';
+import { IDEMPOTENT_RUN_LABEL, type WarmOverheadResult } from './warm-overhead.ts';
 
 /** The budgets of the performance issue, checked against each run. */
 export const BUDGETS = {
@@ -136,6 +136,26 @@ export function evaluateBudgets(results: BenchSections): BudgetCheck[] {
         rows.every(([, row]) => row.addedUsP50 <= BUDGETS.warmAddedUsP50),
       );
     }
+    const counted = Object.entries(deployed.operations).filter(
+      ([label]) => expectedLedgerCalls(label) !== undefined,
+    );
+    const wrong = counted.filter(
+      ([label, row]) =>
+        JSON.stringify(sortedCalls(row.ledgerCallsPerRequest)) !==
+        JSON.stringify(sortedCalls(expectedLedgerCalls(label) ?? {})),
+    );
+    if (counted.length > 0) {
+      add(
+        'ledger.callsPerRequest',
+        'ledger calls per request: 1 read per follow-up, 1 conditional write per submission (+ 1 put and 1 update of the idempotency record with Idempotency-Key), none elsewhere',
+        wrong.length === 0
+          ? `as budgeted for all ${counted.length} (counted by the instant DynamoDB)`
+          : wrong
+              .map(([label, row]) => `${label}: ${JSON.stringify(row.ledgerCallsPerRequest)}`)
+              .join('; '),
+        wrong.length === 0,
+      );
+    }
   }
   const separate = results.localE2e?.setups.separate;
   for (const row of separate?.concurrency ?? []) {
@@ -184,7 +204,7 @@ export function evaluateBudgets(results: BenchSections): BudgetCheck[] {
   return checks;
 }
 
-function isOperation(label: string): boolean {
+function isOperation(label: string): label is Operation {
   return (OPERATIONS as readonly string[]).includes(label);
 }
 
@@ -273,7 +293,12 @@ export function renderReport(results: BenchResults): string {
           'budget',
         ],
         [
-          ['baseline (SM client + 1 secret + 1 fetch)', ...cells(result.baseline), '—', ''],
+          [
+            'baseline (SM + DynamoDB clients, 1 secret, 1 item, 1 fetch)',
+            ...cells(result.baseline),
+            '—',
+            '',
+          ],
           ...Object.entries(result.operations).map(([label, row]) => [
             label,
             ...cells(row),
@@ -298,6 +323,7 @@ export function renderReport(results: BenchResults): string {
           'ours p99',
           'baseline inv/s',
           'ours inv/s',
+          'ledger calls / request',
           'budget',
         ],
         Object.entries(variant.operations).map(([label, row]) => [
@@ -309,6 +335,7 @@ export function renderReport(results: BenchResults): string {
           n(row.gatewayUs.p99),
           String(row.baselinePerSecond),
           String(row.gatewayPerSecond),
+          callsText(row.ledgerCallsPerRequest),
           verdict(label, row.addedUsP50 <= BUDGETS.warmAddedUsP50),
         ]),
       ),
@@ -412,4 +439,24 @@ function sortKeys(value: unknown): unknown {
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([key, item]) => [key, sortKeys(item)]),
   );
+}
+
+/**
+ * The ledger calls each operation is budgeted (per request, steady state: the job's outcome
+ * already recorded); undefined for labels that are not budgeted (compared copies).
+ */
+function expectedLedgerCalls(label: string): Readonly<Record<string, number>> | undefined {
+  if (label === IDEMPOTENT_RUN_LABEL) return { PutItem: 2, UpdateItem: 1 };
+  if (!isOperation(label)) return undefined;
+  const use = routeFor(label).ledger;
+  return use === 'lookup' ? { GetItem: 1 } : use === 'record' ? { PutItem: 1 } : {};
+}
+
+function sortedCalls(calls: Readonly<Record<string, number>>): [string, number][] {
+  return Object.entries(calls).sort(([a], [b]) => a.localeCompare(b));
+}
+
+function callsText(calls: Readonly<Record<string, number>> | undefined): string {
+  const entries = sortedCalls(calls ?? {});
+  return entries.length === 0 ? '—' : entries.map(([call, count]) => `${count} ${call}`).join(', ');
 }

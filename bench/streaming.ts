@@ -176,10 +176,12 @@ async function statsOf(pair: Pair): Promise<SimulatorStats> {
 }
 
 async function submit(pair: Pair, sim: Record<string, number>): Promise<string> {
-  // Jobs are submitted to the simulator directly: only the stream is under test.
-  const response = await fetch(`${pair.simulatorUrl}/${ENDPOINT_ID}/run`, {
+  // Submitted through the gateway, so that its ledger knows the job's owner (a stream of a job
+  // the gateway never saw is refused); only the stream is measured. The direct path streams the
+  // same kind of job, submitted the same way.
+  const response = await fetch(`${pair.gatewayUrl}/v1/runpod/${SURFACE}/run`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${pair.simKey}`, 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${pair.token}`, 'content-type': 'application/json' },
     body: JSON.stringify({ input: { sim } }),
   });
   const body = (await response.json()) as { id?: string };

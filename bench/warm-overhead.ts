@@ -3,7 +3,7 @@ import { closeSync, openSync } from 'node:fs';
 import type { BuiltHarness } from './build-harness.ts';
 import { roundSummary } from './cold-start.ts';
 import { eventOf, upstreamRequestOf } from './events.ts';
-import { startBenchServices } from './instant-services.ts';
+import { LEDGER_TABLES, startBenchServices } from './instant-services.ts';
 import { lambdaEnvironment } from './lambda-env.ts';
 import { logFileOf, NODE, tailOf } from './processes.ts';
 import { median, medianPairedDelta, round, type Summary, summarize } from './stats.ts';
@@ -28,7 +28,12 @@ export interface WarmOperation {
   /** Median over blocks of invocations per second (sequential, one at a time). */
   readonly baselinePerSecond: number;
   readonly gatewayPerSecond: number;
+  /** Calls to the job ledger's table per invocation, by DynamoDB operation (counted by the instant DynamoDB). */
+  readonly ledgerCallsPerRequest: Readonly<Record<string, number>>;
 }
+
+/** A run whose request sends `Idempotency-Key`: the submission plus its idempotency record. */
+export const IDEMPOTENT_RUN_LABEL = 'run + Idempotency-Key';
 
 export interface WarmVariantResult {
   /** `LOG_LEVEL` the functions ran with. */
@@ -65,8 +70,24 @@ export async function measureWarmOverhead(options: {
     for (const logLevel of options.logLevels) {
       const operations: Record<string, WarmOperation> = {};
       let effectiveLevel = logLevel ?? '';
-      for (const fn of options.functions) {
+      const runs = options.functions.flatMap((fn) =>
+        fn.label === 'run'
+          ? [
+              { fn, label: fn.label, idempotent: false },
+              { fn, label: IDEMPOTENT_RUN_LABEL, idempotent: true },
+            ]
+          : [{ fn, label: fn.label, idempotent: false }],
+      );
+      for (const { fn, label, idempotent } of runs) {
         const { operation } = fn;
+        const event = eventOf(operation, token);
+        // The instant DynamoDB always accepts the in-progress record, so every invocation takes
+        // the path of a first request with this key.
+        if (idempotent) {
+          event.headers['Idempotency-Key'] = 'bench-idempotency-key';
+          event.multiValueHeaders['Idempotency-Key'] = ['bench-idempotency-key'];
+        }
+        const ledgerBefore = services.dynamoDb.calls(LEDGER_TABLES.gateway);
         effectiveLevel = logLevel ?? fn.environment.LOG_LEVEL ?? 'INFO (the logger default)';
         const env = {
           ...lambdaEnvironment({
@@ -76,10 +97,11 @@ export async function measureWarmOverhead(options: {
             templateEnvironment: fn.environment,
             upstreamBaseUrl: upstream.url,
             secretsManagerUrl: secretsManager.url,
+            dynamoDbUrl: services.dynamoDb.url,
             overrides: logLevel === undefined ? {} : { LOG_LEVEL: logLevel },
           }),
           BENCH_TASK_ROOT: fn.assetDir,
-          BENCH_EVENT: JSON.stringify(eventOf(operation, token)),
+          BENCH_EVENT: JSON.stringify(event),
           BENCH_BASELINE_REQUEST: JSON.stringify(upstreamRequestOf(operation, upstream.url)),
           BENCH_WARMUP: String(options.warmup),
           BENCH_BLOCKS: String(options.blocks),
@@ -89,8 +111,15 @@ export async function measureWarmOverhead(options: {
           options.harness.warmHarness,
           fn.assetDir,
           env,
-          `${fn.label.replace(/\W+/g, '-')}-${logLevel ?? 'template'}`,
+          `${label.replace(/\W+/g, '-')}-${logLevel ?? 'template'}`,
         );
+        const invocations = options.warmup + options.blocks * options.blockSize;
+        const ledgerAfter = services.dynamoDb.calls(LEDGER_TABLES.gateway);
+        const ledgerCallsPerRequest: Record<string, number> = {};
+        for (const [call, count] of Object.entries(ledgerAfter)) {
+          const added = count - (ledgerBefore[call] ?? 0);
+          if (added > 0) ledgerCallsPerRequest[call] = round(added / invocations, 3);
+        }
         const baselineUs = summarize(report.times.baseline.map((ms) => ms * 1000));
         const gatewayUs = summarize(report.times.gateway.map((ms) => ms * 1000));
         const addedUsP50 = round(
@@ -100,16 +129,17 @@ export async function measureWarmOverhead(options: {
           ) * 1000,
           1,
         );
-        operations[fn.label] = {
+        operations[label] = {
           baselineUs: roundSummary(baselineUs, 1),
           gatewayUs: roundSummary(gatewayUs, 1),
           addedUsP50,
           addedUsP99: round(gatewayUs.p99 - baselineUs.p99, 1),
           baselinePerSecond: Math.round(median(report.rates.baseline)),
           gatewayPerSecond: Math.round(median(report.rates.gateway)),
+          ledgerCallsPerRequest,
         };
         options.log(
-          `  warm ${fn.label} (log level ${effectiveLevel}): +${addedUsP50} µs p50 (${round(baselineUs.p50, 1)} → ${round(gatewayUs.p50, 1)} µs)`,
+          `  warm ${label} (log level ${effectiveLevel}): +${addedUsP50} µs p50 (${round(baselineUs.p50, 1)} → ${round(gatewayUs.p50, 1)} µs); ledger calls per request ${JSON.stringify(ledgerCallsPerRequest)}`,
         );
       }
       variants.push({

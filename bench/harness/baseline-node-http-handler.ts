@@ -1,5 +1,5 @@
 import { request } from 'node:http';
-import { type BaselineResult, runpodApiKey } from './baseline-secret.ts';
+import { type BaselineResult, readOneItem, runpodApiKey } from './baseline-secret.ts';
 
 /**
  * The same floor with Node's own HTTP client in place of `fetch`, as the gateway's RunPod client
@@ -8,6 +8,7 @@ import { type BaselineResult, runpodApiKey } from './baseline-secret.ts';
  */
 export const handler = async (): Promise<BaselineResult> => {
   const apiKey = await runpodApiKey();
+  await readOneItem();
   return new Promise((resolve, reject) => {
     const outgoing = request(process.env.BASELINE_UPSTREAM_URL ?? '', {
       headers: { Authorization: `Bearer ${apiKey}`, Accept: 'application/json' },

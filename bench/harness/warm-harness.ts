@@ -1,14 +1,15 @@
 import { writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { installLambdaStreamingShim } from '../../local/lambda-streaming-shim.ts';
 import { invoke, lambdaContext } from './lambda-shim.ts';
 
 /**
  * Warm invocations in one process, as in a warm execution environment: the function's handler
  * against the instant upstream, alternating in blocks (ABAB) with a baseline that makes the same
- * upstream request with `fetch` directly. Every invocation is timed on its own; the raw times go
- * to file descriptor 3.
+ * upstream request with `fetch` directly (after reading one DynamoDB item, as follow-up calls read
+ * their job). Every invocation is timed on its own; the raw times go to file descriptor 3.
  *
  * env: BENCH_TASK_ROOT, BENCH_EVENT, BENCH_BASELINE_REQUEST ({url, method, headers, body}),
  * BENCH_WARMUP, BENCH_BLOCKS, BENCH_BLOCK_SIZE.
@@ -38,7 +39,17 @@ async function gateway(): Promise<void> {
   if (outcome.statusCode !== 200) throw new Error(`The function answered ${outcome.statusCode}`);
 }
 
+/** The floor reads one item per request, as a follow-up call reads its job. */
+const dynamoDb = new DynamoDBClient({});
+
 async function baseline(): Promise<void> {
+  await dynamoDb.send(
+    new GetItemCommand({
+      TableName: process.env.BASELINE_LEDGER_TABLE,
+      Key: { pk: { S: 'job#floor' } },
+      ConsistentRead: true,
+    }),
+  );
   const response = await fetch(upstream.url, {
     method: upstream.method,
     headers: upstream.headers,

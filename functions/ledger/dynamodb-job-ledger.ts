@@ -107,7 +107,11 @@ export class DynamoDbJobLedger implements JobLedger {
     return record;
   }
 
-  async recordOutcome(jobId: string, outcome: JobOutcome): Promise<boolean> {
+  async recordOutcome(
+    jobId: string,
+    outcome: JobOutcome,
+    replacing?: JobOutcome,
+  ): Promise<boolean> {
     const { client, sdk } = await this.#accessed();
     const names: Record<string, string> = {
       '#pk': LEDGER_TABLE.partitionKey,
@@ -119,6 +123,15 @@ export class DynamoDbJobLedger implements JobLedger {
       ':endedAt': { N: String(outcome.endedAt) },
     };
     const sets = ['#status = :status', '#endedAt = :endedAt'];
+    let condition = 'attribute_exists(#pk) AND attribute_not_exists(#endedAt)';
+    if (replacing !== undefined) {
+      // Only over the outcome the caller saw, so two requests never both replace it.
+      condition = '#status = :previousStatus AND #endedAt = :previousEndedAt';
+      // DynamoDB refuses names an expression does not use.
+      delete names['#pk'];
+      values[':previousStatus'] = { S: replacing.status };
+      values[':previousEndedAt'] = { N: String(replacing.endedAt) };
+    }
     for (const field of ['executionTime', 'delayTime'] as const) {
       const value = outcome[field];
       if (value === undefined) continue;
@@ -132,7 +145,7 @@ export class DynamoDbJobLedger implements JobLedger {
           TableName: this.#options.tableName,
           Key: { [LEDGER_TABLE.partitionKey]: { S: jobKeyOf(jobId) } },
           UpdateExpression: `SET ${sets.join(', ')}`,
-          ConditionExpression: 'attribute_exists(#pk) AND attribute_not_exists(#endedAt)',
+          ConditionExpression: condition,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
         }),
@@ -143,24 +156,6 @@ export class DynamoDbJobLedger implements JobLedger {
       throw new LedgerUnavailableError('The job ledger could not record the outcome', {
         cause: error,
       });
-    }
-  }
-
-  async reopen(jobId: string): Promise<void> {
-    const { client, sdk } = await this.#accessed();
-    try {
-      await client.send(
-        new sdk.UpdateItemCommand({
-          TableName: this.#options.tableName,
-          Key: { [LEDGER_TABLE.partitionKey]: { S: jobKeyOf(jobId) } },
-          UpdateExpression: 'REMOVE #status, endedAt, executionTime, delayTime',
-          ConditionExpression: 'attribute_exists(#pk)',
-          ExpressionAttributeNames: { '#pk': LEDGER_TABLE.partitionKey, '#status': 'status' },
-        }),
-      );
-    } catch (error) {
-      if (error instanceof sdk.ConditionalCheckFailedException) return;
-      throw new LedgerUnavailableError('The job ledger could not reopen the job', { cause: error });
     }
   }
 }

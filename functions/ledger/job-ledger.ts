@@ -38,10 +38,12 @@ export interface JobLedger {
   record(job: JobRecord): Promise<void>;
   /** The job's record, read consistently; undefined when unknown or expired. */
   find(jobId: string): Promise<JobRecord | undefined>;
-  /** Records how the job ended, once; false when it was already recorded or the job is unknown. */
-  recordOutcome(jobId: string, outcome: JobOutcome): Promise<boolean>;
-  /** Forgets the outcome of a job RunPod queued again (`/retry`), so its next end is recorded. */
-  reopen(jobId: string): Promise<void>;
+  /**
+   * Records how the job ended, once; false when it was already recorded or the job is unknown.
+   * With `replacing`, records the end of a rerun (`/retry`) over that earlier outcome instead,
+   * if it is still the one recorded.
+   */
+  recordOutcome(jobId: string, outcome: JobOutcome, replacing?: JobOutcome): Promise<boolean>;
 }
 
 /** The ledger could not be read or written. */

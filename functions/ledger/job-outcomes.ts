@@ -17,10 +17,35 @@ export function outcomeOf(answer: Readonly<Record<string, unknown>>): JobOutcome
   };
 }
 
+/** RunPod reruns only these (`/retry`); the rerun keeps the job id. */
+const RETRYABLE = new Set(['FAILED', 'TIMED_OUT']);
+
 /**
- * Records how a job ended when a RunPod answer shows a terminal status the ledger does not hold
- * yet: once per job (the ledger's write is conditional, and a job whose record already has an
- * outcome is not written again). A failed or slow write is logged, never the caller's problem.
+ * Which outcome, if any, this answer adds: none while the job runs or when the ledger holds this
+ * very end; the end of a rerun when the recorded one was a FAILED or TIMED_OUT run and the answer
+ * shows another end (another status or other timings: RunPod's milliseconds of two runs do not
+ * coincide). So `/retry` costs no ledger write of its own.
+ */
+function newOutcomeOf(
+  job: JobRecord,
+  answer: Readonly<Record<string, unknown>>,
+): { outcome: JobOutcome; replacing?: JobOutcome } | undefined {
+  const outcome = outcomeOf(answer);
+  if (outcome === undefined) return undefined;
+  const recorded = job.outcome;
+  if (recorded === undefined) return { outcome };
+  const sameEnd =
+    recorded.status === outcome.status &&
+    recorded.executionTime === outcome.executionTime &&
+    recorded.delayTime === outcome.delayTime;
+  if (sameEnd || !RETRYABLE.has(recorded.status)) return undefined;
+  return { outcome, replacing: recorded };
+}
+
+/**
+ * Records how a job ended when a RunPod answer shows an end the ledger does not hold yet: once
+ * per end (the ledger's write is conditional, and an end already recorded is not written again).
+ * A failed or slow write is logged, never the caller's problem.
  */
 export async function noteJobOutcome(
   ledger: JobLedger,
@@ -28,16 +53,18 @@ export async function noteJobOutcome(
   answer: Readonly<Record<string, unknown>>,
   requestId: string,
 ): Promise<void> {
-  if (job === undefined || job.outcome !== undefined) return;
-  const outcome = outcomeOf(answer);
-  if (outcome === undefined) return;
-  const write = ledger.recordOutcome(job.jobId, outcome).catch((error: unknown) => {
-    logger.warn('job outcome not recorded', {
-      requestId,
-      jobId: job.jobId,
-      error: error instanceof Error ? error : String(error),
+  if (job === undefined) return;
+  const change = newOutcomeOf(job, answer);
+  if (change === undefined) return;
+  const write = ledger
+    .recordOutcome(job.jobId, change.outcome, change.replacing)
+    .catch((error: unknown) => {
+      logger.warn('job outcome not recorded', {
+        requestId,
+        jobId: job.jobId,
+        error: error instanceof Error ? error : String(error),
+      });
     });
-  });
   let timer: NodeJS.Timeout | undefined;
   const budget = new Promise<void>((resolve) => {
     timer = setTimeout(resolve, OUTCOME_WRITE_BUDGET_MS);

@@ -10,9 +10,8 @@ export const handler = createApiHandler({
   operation: 'retry',
   query: routingQuerySchema,
   handle: async (request) => {
+    // The rerun's end is recorded when a follow-up sees it (see ledger/job-outcomes.ts).
     const answer = await request.call({ path: `retry/${request.jobId}`, method: 'POST' });
-    // The job runs again: its next end is the one to record.
-    if (request.job) await request.runtime.ledger?.reopen(request.job.jobId);
     return passThroughJson(answer.text);
   },
 });

@@ -24,8 +24,8 @@ export const LEDGER_ACTIONS: Readonly<Record<Operation, readonly string[]>> = {
   'status-sync': ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
   stream: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
   cancel: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
-  // Looks the job up, then forgets its earlier outcome.
-  retry: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+  // Looks the job up; the rerun's end is recorded by the follow-ups that see it.
+  retry: ['dynamodb:GetItem'],
   'purge-queue': [],
   health: [],
 };

@@ -233,6 +233,25 @@ describe('outcomes', () => {
     });
   });
 
+  it('records the end of a rerun after /retry over the failed run\u2019s', async () => {
+    const jobId = await submit('chat', { sim: { durationMs: 20, queueMs: 0, failTimes: 1 } });
+    await waitForTerminal(fixture, 'chat', jobId);
+    expect((await ledger().find(jobId))?.outcome).toMatchObject({ status: 'FAILED' });
+
+    const retried = await fetch(`${fixture.base}/chat/retry/${jobId}`, {
+      method: 'POST',
+      headers: authHeaders(fixture.token),
+    });
+    expect(retried.status).toBe(200);
+    const final = await waitForTerminal(fixture, 'chat', jobId);
+
+    expect(final.status).toBe('COMPLETED');
+    expect((await ledger().find(jobId))?.outcome).toMatchObject({
+      status: 'COMPLETED',
+      executionTime: final.executionTime,
+    });
+  });
+
   it('records a cancelled job as CANCELLED', async () => {
     const jobId = await submit('chat', { sim: { durationMs: 60_000, queueMs: 0 } });
 

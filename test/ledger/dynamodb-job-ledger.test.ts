@@ -106,16 +106,30 @@ describe.each(ENGINES)('the job ledger on $name', ({ start }) => {
     });
   });
 
-  it('reopens a retried job so that its next end is recorded', async () => {
+  it('records a rerun\u2019s end over the recorded one, only if that is still the one recorded', async () => {
     const job = jobOf();
     await ledger.record(job);
-    await ledger.recordOutcome(job.jobId, { status: 'FAILED', endedAt: 1 });
+    const failed = { status: 'FAILED', executionTime: 40, endedAt: 1 };
+    await ledger.recordOutcome(job.jobId, failed);
 
-    await ledger.reopen(job.jobId);
-    const recorded = await ledger.recordOutcome(job.jobId, { status: 'COMPLETED', endedAt: 2 });
+    const rerun = await ledger.recordOutcome(
+      job.jobId,
+      { status: 'COMPLETED', executionTime: 90, endedAt: 2 },
+      failed,
+    );
+    const stale = await ledger.recordOutcome(
+      job.jobId,
+      { status: 'COMPLETED', executionTime: 91, endedAt: 3 },
+      failed,
+    );
 
-    expect(recorded).toBe(true);
-    expect((await ledger.find(job.jobId))?.outcome).toMatchObject({ status: 'COMPLETED' });
+    expect({ rerun, stale }).toEqual({ rerun: true, stale: false });
+    expect((await ledger.find(job.jobId))?.outcome).toEqual({
+      status: 'COMPLETED',
+      executionTime: 90,
+      delayTime: undefined,
+      endedAt: 2,
+    });
   });
 });
 
