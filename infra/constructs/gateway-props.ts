@@ -1,0 +1,131 @@
+import type { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { LineLevel } from '../../functions/observability/logger.ts';
+import type { Operation } from '../../functions/routes.ts';
+import type { RoutingConfig } from '../../functions/routing/routing-config.ts';
+
+/** What a platform team sets on the `RunPodGateway` construct. */
+
+/** Log levels the functions accept in `LOG_LEVEL`. */
+export type GatewayLogLevel = LineLevel;
+
+/** API Gateway execution-log levels; logging cannot be turned off (cdk-nag APIG6). */
+export type ExecutionLogLevel = 'INFO' | 'ERROR';
+
+/** Stage-wide request limits, shared by all callers (per-key limits are not offered). */
+export interface GatewayThrottling {
+  /**
+   * Steady-state requests per second.
+   * @default 100
+   */
+  readonly rateLimit?: number;
+  /**
+   * Requests that may arrive at once above the steady rate.
+   * @default 200
+   */
+  readonly burstLimit?: number;
+}
+
+export interface RunPodGatewayProps {
+  /**
+   * Surfaces and their RunPod endpoints. Validated at synth time and bundled into every
+   * function as `routing.json`; a change redeploys the functions.
+   */
+  readonly routing: RoutingConfig;
+  /**
+   * Secret holding the consumer keys: `{"keys":[{"id","sha256","surfaces",...}]}` with
+   * SHA-256 digests only, never tokens.
+   * @default - a new secret holding `{"keys":[]}` (no caller is let in until keys are added)
+   */
+  readonly keyStoreSecret?: ISecret;
+  /**
+   * Secret holding the default RunPod API key, as plain text or `{"apiKey":"…"}`.
+   * Surfaces may name their own with `apiKeySecret` in the routing config.
+   * @default - a new secret holding a placeholder the operator replaces with put-secret-value
+   */
+  readonly runpodApiKeySecret?: ISecret;
+  /**
+   * RunPod's serverless API base URL. Must be https (plain http only for a loopback host).
+   * @default 'https://api.runpod.ai/v2'
+   */
+  readonly upstreamBaseUrl?: string;
+  /**
+   * Stage-wide throttling.
+   * @default - 100 requests per second, bursts of 200
+   */
+  readonly throttling?: GatewayThrottling;
+  /**
+   * Retention of the function logs and the API access logs.
+   * @default RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: RetentionDays;
+  /**
+   * How long a function reuses a secret value before reading it again; bounds how long a
+   * revoked consumer key keeps working.
+   * @default Duration.minutes(5)
+   */
+  readonly secretsCacheMaxAge?: Duration;
+  /**
+   * Per-operation RunPod request timeouts, on top of any hold (`wait`) the request asks for.
+   * Each must be below the operation's function timeout.
+   * @default - each route's `upstreamTimeoutMs` in `functions/routes.ts`
+   */
+  readonly upstreamTimeouts?: Partial<Record<Operation, Duration>>;
+  /**
+   * Largest request body accepted, in bytes. Must stay below Lambda's 6 MB invocation limit
+   * (6,291,456 bytes), which the rest of the event shares.
+   * @default 5,242,880 (5 MiB)
+   */
+  readonly maxRequestBodyBytes?: number;
+  /**
+   * Longest time one `/stream` SSE connection is relayed before a closing `timeout` event.
+   * Must be below the stream function's timeout.
+   * @default - the stream function timeout minus 20 seconds (880 s)
+   */
+  readonly streamMaxDuration?: Duration;
+  /**
+   * Memory of each function, in MB (also scales its CPU share).
+   * @default 256
+   */
+  readonly memorySize?: number;
+  /**
+   * Log level of the functions (`LOG_LEVEL`).
+   * @default 'INFO'
+   */
+  readonly logLevel?: GatewayLogLevel;
+  /**
+   * Name of the API stage; part of every URL.
+   * @default 'prod'
+   */
+  readonly stageName?: string;
+  /**
+   * API Gateway execution-log level. Data tracing (full requests in logs) is always off:
+   * it would log bearer keys and payloads.
+   * @default 'ERROR'
+   */
+  readonly executionLogLevel?: ExecutionLogLevel;
+  /**
+   * Whether to create API Gateway's CloudWatch Logs role and register it for the account
+   * and region (needed for execution logs). Set false when the account already has one: it is
+   * a single setting per account and region, shared by every REST API there.
+   * @default true
+   */
+  readonly cloudWatchRole?: boolean;
+  /**
+   * Whether to enable X-Ray active tracing on the stage and the functions.
+   * @default false
+   */
+  readonly tracing?: boolean;
+  /**
+   * ARN of a regional WAFv2 web ACL to associate with the stage.
+   * @default - no web ACL
+   */
+  readonly webAclArn?: string;
+  /**
+   * What happens to the job ledger table (job owners, endpoints, outcomes) when the stack is
+   * deleted or the table replaced.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly ledgerRemovalPolicy?: RemovalPolicy;
+}
