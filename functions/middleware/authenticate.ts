@@ -1,9 +1,8 @@
-import type { MiddlewareObj } from '@middy/core';
 import { grantsOperation, grantsSurface } from '../auth/key-store.ts';
 import { GatewayError } from '../http/gateway-error.ts';
 import { headerOf } from '../http/headers.ts';
 import type { GatewayRuntime } from '../runtime/gateway-runtime.ts';
-import type { GatewayMiddyRequest } from './request-state.ts';
+import type { GatewayMiddleware } from './request-state.ts';
 
 const BEARER = /^Bearer[ \t]+([A-Za-z0-9._~+/=-]{1,512})[ \t]*$/i;
 
@@ -22,10 +21,10 @@ function unauthorized(detail: string, tokenSent: boolean): GatewayError {
  * and operation. Runs before validation so anonymous callers learn nothing about schemas or
  * which surfaces exist.
  */
-export function authenticate(runtime: GatewayRuntime): MiddlewareObj {
+export function authenticate(runtime: GatewayRuntime): GatewayMiddleware {
   return {
     before: async (request) => {
-      const { event, context } = request as unknown as GatewayMiddyRequest;
+      const { event, context } = request;
       const header = headerOf(event, 'authorization');
       if (header === undefined) {
         throw unauthorized('Send an API key as "Authorization: Bearer <token>"', false);

@@ -1,26 +1,24 @@
-import type { MiddlewareObj } from '@middy/core';
 import { toGatewayError } from '../http/map-error.ts';
 import { problemResponse, REQUEST_ID_HEADER } from '../http/response.ts';
 import { logger } from '../observability/logger.ts';
 import { logCompletion } from '../observability/request-log.ts';
-import type { GatewayMiddyRequest } from './request-state.ts';
+import type { GatewayMiddleware } from './request-state.ts';
 
 /**
  * Last word on every response: errors become problem+json (RFC 9457), every answer gets
  * X-Request-Id, and one log line records the outcome. Registered second in the chain so
  * its `after` runs after the handler's and its `onError` sees every failure.
  */
-export function problemErrors(): MiddlewareObj {
+export function problemErrors(): GatewayMiddleware {
   return {
     after: (request) => {
-      const { context, response } = request as unknown as GatewayMiddyRequest;
+      const { context, response } = request;
       if (!response) return;
       response.headers[REQUEST_ID_HEADER] = context.gateway.requestId;
       // A streamed body logs its own completion when it ends.
       if (typeof response.body === 'string') logCompletion(context.gateway, response.statusCode);
     },
-    onError: (request) => {
-      const middyRequest = request as unknown as GatewayMiddyRequest;
+    onError: (middyRequest) => {
       const state = middyRequest.context.gateway;
       const requestId = state?.requestId ?? middyRequest.context.awsRequestId ?? 'unknown';
       const error = toGatewayError(middyRequest.error);

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { MiddlewareObj } from '@middy/core';
 import { BUFFERED_INTEGRATION_TIMEOUT_SECONDS, type Operation, routeFor } from '../routes.ts';
-import type { GatewayMiddyRequest } from './request-state.ts';
+import type { GatewayMiddleware } from './request-state.ts';
 
 /** Time kept back from the deadline to write the answer. */
 const ANSWER_MARGIN_MS = 1_000;
@@ -11,11 +10,11 @@ const ANSWER_MARGIN_MS = 1_000;
  * its deadline, which is the earlier of the function's remaining time and, for buffered
  * routes, API Gateway's 29 s integration cut-off.
  */
-export function requestContext(operation: Operation): MiddlewareObj {
+export function requestContext(operation: Operation): GatewayMiddleware {
   const route = routeFor(operation);
   return {
     before: (request) => {
-      const { event, context } = request as unknown as GatewayMiddyRequest;
+      const { event, context } = request;
       const now = Date.now();
       const remaining =
         typeof context.getRemainingTimeInMillis === 'function'

@@ -1,3 +1,4 @@
+import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import type { KeyEntry } from '../auth/key-store.ts';
 import { GatewayError } from '../http/gateway-error.ts';
@@ -35,13 +36,16 @@ export interface GatewayContext extends Context {
   gateway: RequestState;
 }
 
-/** The middy request as this gateway's middlewares see it. */
-export interface GatewayMiddyRequest {
-  event: APIGatewayProxyEvent;
-  context: GatewayContext;
-  response: GatewayResponse | undefined;
-  error: unknown;
-}
+/**
+ * A middleware of the gateway's chain, typed with middy's own parameters: the REST proxy event,
+ * the gateway's response, and a context carrying the request's state.
+ */
+export type GatewayMiddleware = MiddlewareObj<
+  APIGatewayProxyEvent,
+  GatewayResponse,
+  Error,
+  GatewayContext
+>;
 
 /** Reads a state field a previous middleware must have set; missing means a wiring bug. */
 export function required<T>(value: T | undefined, name: string): T {

@@ -1,9 +1,8 @@
-import type { MiddlewareObj } from '@middy/core';
 import { jobForFollowUp } from '../ledger/job-access.ts';
 import { routeFor } from '../routes.ts';
 import { resolveEndpoint } from '../routing/resolve-endpoint.ts';
 import type { GatewayRuntime } from '../runtime/gateway-runtime.ts';
-import type { GatewayMiddyRequest } from './request-state.ts';
+import type { GatewayMiddleware } from './request-state.ts';
 import { required } from './request-state.ts';
 
 /**
@@ -11,11 +10,11 @@ import { required } from './request-state.ts';
  * the ledger recorded the job, once the ledger says this key may act on it; anything else is
  * routed from the request: override, then model, then the surface's default.
  */
-export function routeEndpoint(runtime: GatewayRuntime): MiddlewareObj {
+export function routeEndpoint(runtime: GatewayRuntime): GatewayMiddleware {
   const looksUpJob = routeFor(runtime.operation).ledger === 'lookup';
   return {
     before: async (request) => {
-      const { context } = request as unknown as GatewayMiddyRequest;
+      const { context } = request;
       const state = context.gateway;
       const surfaceName = required(state.surfaceName, 'surface');
       const surface = required(state.surface, 'surface');

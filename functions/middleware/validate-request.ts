@@ -1,11 +1,10 @@
-import type { MiddlewareObj } from '@middy/core';
 import type * as z from 'zod/mini';
 import { GatewayError } from '../http/gateway-error.ts';
 import { surfaceOf } from '../routing/resolve-endpoint.ts';
 import type { GatewayRuntime } from '../runtime/gateway-runtime.ts';
 import { describeIssues } from '../validation/describe-issues.ts';
 import { jobPathSchema } from '../validation/request-schemas.ts';
-import type { GatewayMiddyRequest } from './request-state.ts';
+import type { GatewayMiddleware } from './request-state.ts';
 
 export interface RequestSchemas {
   readonly query: z.ZodMiniType;
@@ -26,11 +25,14 @@ function parsed<T>(schema: z.ZodMiniType<T>, value: unknown, part: string): T {
  * Validates each part of the request on its own (surface, path, query, body) with the
  * operation's zod schemas, and enforces the request body limit before parsing anything.
  */
-export function validateRequest(runtime: GatewayRuntime, schemas: RequestSchemas): MiddlewareObj {
+export function validateRequest(
+  runtime: GatewayRuntime,
+  schemas: RequestSchemas,
+): GatewayMiddleware {
   const limit = runtime.settings.maxRequestBodyBytes;
   return {
     before: (request) => {
-      const { event, context } = request as unknown as GatewayMiddyRequest;
+      const { event, context } = request;
       const state = context.gateway;
       const surfaceName = event.pathParameters?.surface ?? '';
       state.surface = surfaceOf(runtime.routing, surfaceName);
