@@ -4,22 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbJobLedger } from '../../functions/ledger/dynamodb-job-ledger.ts';
 import { expiryOf, type JobRecord } from '../../functions/ledger/job-ledger.ts';
 import { LEDGER_TABLE } from '../../functions/ledger/ledger-table.ts';
-import {
-  ensureLedgerTable,
-  startLedgerEngine,
-  useLocalAwsDefaults,
-} from '../../local/ledger-engine.ts';
+import { ensureLedgerTable, useLocalAwsDefaults } from '../../local/ledger-engine.ts';
 import { startDynamoDbLocal } from '../helpers/dynamodb-local.ts';
+import { LEDGER_ENGINES, startEngineWithTable } from '../helpers/ledger-engines.ts';
 
 /**
  * The ledger's store on both engines it meets: the embedded one `npm start` runs (dynalite) and
  * AWS's own DynamoDB Local, which implements what dynalite ignores (TTL settings).
  */
-const ENGINES = [
-  { name: 'the embedded engine (dynalite)', start: startLedgerEngine },
-  { name: 'DynamoDB Local', start: startDynamoDbLocal },
-] as const;
-
 const TABLE = 'ledger-test';
 
 function jobOf(overrides: Partial<JobRecord> = {}): JobRecord {
@@ -36,14 +28,12 @@ function jobOf(overrides: Partial<JobRecord> = {}): JobRecord {
   };
 }
 
-describe.each(ENGINES)('the job ledger on $name', ({ start }) => {
+describe.each(LEDGER_ENGINES)('the job ledger on $name', ({ start }) => {
   let engine: { endpoint: string; close(): Promise<void> };
   let ledger: DynamoDbJobLedger;
 
   beforeAll(async () => {
-    useLocalAwsDefaults();
-    engine = await start();
-    await ensureLedgerTable(engine.endpoint, TABLE);
+    engine = await startEngineWithTable(start, TABLE);
     ledger = new DynamoDbJobLedger({ tableName: TABLE, endpoint: engine.endpoint });
   }, 120_000);
   afterAll(async () => {

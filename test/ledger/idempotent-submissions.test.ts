@@ -10,23 +10,13 @@ import {
   IdempotentSubmissions,
   type StoredSubmission,
 } from '../../functions/ledger/idempotent-submissions.ts';
-import {
-  ensureLedgerTable,
-  startLedgerEngine,
-  useLocalAwsDefaults,
-} from '../../local/ledger-engine.ts';
-import { startDynamoDbLocal } from '../helpers/dynamodb-local.ts';
+import { LEDGER_ENGINES, startEngineWithTable } from '../helpers/ledger-engines.ts';
 
 /**
  * Powertools' idempotency records in the ledger table, on both engines: dynalite ignores
  * `ReturnValuesOnConditionCheckFailure`, which Powertools asks for on a conflict, and DynamoDB
  * Local honours it.
  */
-const ENGINES = [
-  { name: 'the embedded engine (dynalite)', start: startLedgerEngine },
-  { name: 'DynamoDB Local', start: startDynamoDbLocal },
-] as const;
-
 const TABLE = 'idempotency-test';
 
 function lambdaContext(): Context {
@@ -46,15 +36,13 @@ function lambdaContext(): Context {
   };
 }
 
-describe.each(ENGINES)('idempotent submissions on $name', ({ start }) => {
+describe.each(LEDGER_ENGINES)('idempotent submissions on $name', ({ start }) => {
   let engine: { endpoint: string; close(): Promise<void> };
   let client: DynamoDBClient;
   let submissions: IdempotentSubmissions;
 
   beforeAll(async () => {
-    useLocalAwsDefaults();
-    engine = await start();
-    await ensureLedgerTable(engine.endpoint, TABLE);
+    engine = await startEngineWithTable(start, TABLE);
     client = new DynamoDBClient({ endpoint: engine.endpoint });
     submissions = new IdempotentSubmissions({
       operation: 'run',
