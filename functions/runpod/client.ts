@@ -100,7 +100,7 @@ export class RunPodClient {
     }
     const { status, text } = answer;
     if (status < 200 || status > 299) {
-      throw new RunPodHttpError(status, upstreamMessageOf(text), answer.retryAfter);
+      throw new RunPodHttpError(status, upstreamMessageOf(text, call.apiKey), answer.retryAfter);
     }
     return { status, text, json: jsonObjectOf(text) };
   }
@@ -153,10 +153,19 @@ function jsonObjectOf(text: string): Record<string, unknown> {
 }
 
 /**
- * RunPod's own error text: `error` or `message` of a JSON body, else the text of a plain one;
- * control characters removed and bounded, so it is safe to put in a problem's detail.
+ * What looks like a credential in text an upstream sent back: a bearer token, RunPod keys
+ * (`rpa_…`) and the gateway's own tokens (`rpg_…`).
  */
-function upstreamMessageOf(text: string): string | undefined {
+const CREDENTIAL_SHAPES = /\b(?:Bearer\s+\S+|rp[ag]_[A-Za-z0-9_-]{8,})/gi;
+
+/**
+ * RunPod's own error text: `error` or `message` of a JSON body, else the text of a plain one;
+ * control characters removed, the RunPod key and anything shaped like a credential replaced
+ * (an upstream that reflects the request — a misconfigured base URL, an egress proxy — would
+ * otherwise hand the key to the caller), and bounded, so it is safe to put in a problem's detail
+ * and a log line.
+ */
+function upstreamMessageOf(text: string, apiKey: string): string | undefined {
   let message: unknown;
   try {
     const json: unknown = JSON.parse(text);
@@ -171,6 +180,16 @@ function upstreamMessageOf(text: string): string | undefined {
   if (typeof message !== 'string') return undefined;
   // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
   const cleaned = message.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
-  if (cleaned === '') return undefined;
-  return cleaned.length > 500 ? `${cleaned.slice(0, 500)}…` : cleaned;
+  let scrubbed = cleaned;
+  // The key as sent, and as a URL or a JSON string would carry it.
+  for (const form of new Set([
+    apiKey,
+    encodeURIComponent(apiKey),
+    JSON.stringify(apiKey).slice(1, -1),
+  ])) {
+    if (form !== '') scrubbed = scrubbed.split(form).join('[redacted]');
+  }
+  scrubbed = scrubbed.replace(CREDENTIAL_SHAPES, '[redacted]');
+  if (scrubbed === '') return undefined;
+  return scrubbed.length > 500 ? `${scrubbed.slice(0, 500)}…` : scrubbed;
 }

@@ -20,6 +20,9 @@ export const FAULTS = {
   reset: 'faultreset',
   streamBreaks: 'faultstreambreak',
   streamRateLimited: 'faultstream429',
+  /** A misconfigured base URL or egress proxy that reflects the request in its 400/404 text. */
+  reflects400: 'faultreflect400',
+  reflects404: 'faultreflect404',
 } as const;
 
 export const FAULT_API_KEY = 'fault-upstream-key';
@@ -54,6 +57,11 @@ export async function startFaultUpstream(): Promise<FaultUpstream> {
     switch (endpointId) {
       case FAULTS.rejects400:
         return json(response, 400, { error: 'input.prompt is required by this worker' });
+      case FAULTS.reflects400:
+      case FAULTS.reflects404:
+        return json(response, endpointId === FAULTS.reflects400 ? 400 : 404, {
+          message: `Cannot route ${request.method} ${url.pathname}; headers were authorization=${request.headers.authorization} x-api-key: ${FAULT_API_KEY} token rpa_ABCDEF0123456789ABCDEF`,
+        });
       case FAULTS.unauthorized401:
         return json(response, 401, { error: 'key rpa_SECRETSECRET is not valid' });
       case FAULTS.forbidden403:

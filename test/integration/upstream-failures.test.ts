@@ -81,6 +81,24 @@ describe('mapping RunPod failures to problems', () => {
     expect(JSON.stringify(body)).not.toContain(FAULT_API_KEY);
   });
 
+  it.each([
+    ['run', FAULTS.reflects400, 400],
+    ['status', FAULTS.reflects404, 404],
+  ] as const)(
+    'scrubs the RunPod key and anything shaped like a credential from a reflected %s answer',
+    async (operation, endpointId, status) => {
+      const { response, body } = await call(operation, endpointId);
+
+      expect(response.status).toBe(status);
+      const text = JSON.stringify(body);
+      expect(text).not.toContain(FAULT_API_KEY);
+      expect(text).not.toMatch(/Bearer\s+\S|rpa_[A-Z0-9]/);
+      // What is left of RunPod's text still helps the caller.
+      expect(body.detail).toMatch(/Cannot route \S+ \/v2\/faultreflect40[04]\/.*\[redacted\]/);
+      expect(body.error).toBe(body.detail);
+    },
+  );
+
   it('passes Retry-After on, or a default when RunPod sends none', async () => {
     expect((await call('run', FAULTS.rateLimited)).response.headers.get('retry-after')).toBe('7');
     expect(

@@ -221,6 +221,28 @@ describe('RunPodClient', () => {
       expect(error.upstreamMessage).toBe('bad input [31mred');
     });
 
+    it('replaces the RunPod key, in every form a reflection carries it, and credential shapes', async () => {
+      // Prepare
+      const key = 'rpa_KEY/with+chars=';
+      server.respondWith((_request, response) =>
+        reply(
+          response,
+          400,
+          JSON.stringify({
+            error: `raw ${key} url ${encodeURIComponent(key)} auth Bearer abc.def gateway rpg_0123456789abcdef`,
+          }),
+        ),
+      );
+
+      // Act
+      const error = await rejected(client.send(call({ apiKey: key })), RunPodHttpError);
+
+      // Assess
+      expect(error.upstreamMessage).toBe(
+        'raw [redacted] url [redacted] auth [redacted] gateway [redacted]',
+      );
+    });
+
     it('truncates a RunPod message longer than 500 characters', async () => {
       // Prepare
       server.respondWith((_request, response) =>
