@@ -1,5 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { type Operation, routeFor } from '../routes.ts';
+import { DEFAULT_MAX_UPSTREAM_BODY_BYTES } from '../runpod/client.ts';
 
 /**
  * Runtime settings, read once per execution environment from environment variables.
@@ -16,6 +17,8 @@ export interface Settings {
   readonly runpodBaseUrl: string;
   readonly secretsMaxAgeMs: number;
   readonly maxRequestBodyBytes: number;
+  /** The largest RunPod answer accepted (`MAX_UPSTREAM_BODY_BYTES`); larger is 502 `upstream_error`. */
+  readonly maxUpstreamBodyBytes: number;
   readonly upstreamTimeoutMs: number;
   readonly streamMaxDurationMs: number;
   readonly streamKeepAliveMs: number;
@@ -72,6 +75,11 @@ export function readSettings(operation: Operation, env: NodeJS.ProcessEnv = proc
       env,
       'MAX_REQUEST_BODY_BYTES',
       DEFAULT_MAX_REQUEST_BODY_BYTES,
+    ),
+    maxUpstreamBodyBytes: positiveInteger(
+      env,
+      'MAX_UPSTREAM_BODY_BYTES',
+      DEFAULT_MAX_UPSTREAM_BODY_BYTES,
     ),
     upstreamTimeoutMs: positiveInteger(
       env,

@@ -10,6 +10,7 @@ import {
   RunPodHttpError,
   RunPodInvalidResponseError,
   RunPodNetworkError,
+  RunPodResponseTooLargeError,
   RunPodTimeoutError,
 } from '../runpod/errors.ts';
 import { retryAfterSeconds } from '../runpod/retry-after.ts';
@@ -84,6 +85,9 @@ export function toGatewayError(error: unknown): GatewayError {
     return new GatewayError('gateway_timeout', 'The gateway ran out of time for this request', {
       cause: error,
     });
+  }
+  if (error instanceof RunPodResponseTooLargeError) {
+    return new GatewayError('upstream_error', error.message, { cause: error });
   }
   if (error instanceof RunPodInvalidResponseError) {
     return new GatewayError('upstream_error', error.message, { cause: error });

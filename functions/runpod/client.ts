@@ -3,10 +3,12 @@ import {
   RunPodHttpError,
   RunPodInvalidResponseError,
   RunPodNetworkError,
+  RunPodResponseTooLargeError,
   RunPodTimeoutError,
 } from './errors.ts';
 import {
   type HttpAnswer,
+  HttpBodyTooLargeError,
   type HttpOrigin,
   HttpTimeoutError,
   httpOriginOf,
@@ -42,6 +44,11 @@ export interface RetryPolicy {
 }
 
 const RETRYABLE_STATUSES = new Set([502, 503, 504]);
+/**
+ * Above RunPod's documented 20 MB outputs with room for JSON escaping; what a 256 MB function can
+ * hold as bytes, then as text, alongside its own work.
+ */
+export const DEFAULT_MAX_UPSTREAM_BODY_BYTES = 32 * 1024 * 1024;
 const USER_AGENT = 'runpod-gateway/0.1';
 
 /**
@@ -55,8 +62,11 @@ export class RunPodClient {
   /** `/v2` of `https://api.runpod.ai/v2`. */
   readonly #basePath: string;
 
+  readonly #maxBodyBytes: number;
+
   /** `baseUrl` is an http(s) URL (`settings.ts` checks it). */
-  constructor(baseUrl: string) {
+  constructor(baseUrl: string, options: { readonly maxBodyBytes?: number } = {}) {
+    this.#maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_UPSTREAM_BODY_BYTES;
     const url = new URL(baseUrl);
     this.#origin = httpOriginOf(url);
     this.#originUrl = url.origin;
@@ -92,6 +102,7 @@ export class RunPodClient {
         path: this.#pathOf(call),
         headers,
         timeoutMs: call.timeoutMs,
+        maxBodyBytes: this.#maxBodyBytes,
         ...(call.body === undefined ? {} : { body: call.body }),
         ...(call.signal === undefined ? {} : { signal: call.signal }),
       });
@@ -136,6 +147,8 @@ function failureOf(error: unknown, call: RunPodCall): Error {
   if (call.signal?.aborted)
     return call.signal.reason instanceof Error ? call.signal.reason : new Error('aborted');
   if (error instanceof HttpTimeoutError) return new RunPodTimeoutError(call.timeoutMs);
+  if (error instanceof HttpBodyTooLargeError)
+    return new RunPodResponseTooLargeError(error.limitBytes);
   return new RunPodNetworkError('RunPod could not be reached', { cause: error });
 }
 

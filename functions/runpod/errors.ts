@@ -36,6 +36,17 @@ export class RunPodTimeoutError extends RunPodError {
   }
 }
 
+/** RunPod's answer was larger than the gateway accepts (`MAX_UPSTREAM_BODY_BYTES`). */
+export class RunPodResponseTooLargeError extends RunPodError {
+  override name = 'RunPodResponseTooLargeError';
+  readonly limitBytes: number;
+
+  constructor(limitBytes: number) {
+    super(`RunPod's answer was larger than the gateway accepts (${limitBytes} bytes)`);
+    this.limitBytes = limitBytes;
+  }
+}
+
 /** RunPod answered 2xx with a body that is not the JSON document expected. */
 export class RunPodInvalidResponseError extends RunPodError {
   override name = 'RunPodInvalidResponseError';

@@ -19,6 +19,8 @@ export interface HttpRequest {
   readonly timeoutMs: number;
   /** Destroys the request (and its connection) when aborted; the promise rejects. */
   readonly signal?: AbortSignal;
+  /** The largest body accepted; a longer one destroys the exchange with HttpBodyTooLargeError. */
+  readonly maxBodyBytes: number;
 }
 
 export interface HttpAnswer {
@@ -30,6 +32,16 @@ export interface HttpAnswer {
 
 export class HttpTimeoutError extends Error {
   override name = 'HttpTimeoutError';
+}
+
+export class HttpBodyTooLargeError extends Error {
+  override name = 'HttpBodyTooLargeError';
+  readonly limitBytes: number;
+
+  constructor(limitBytes: number) {
+    super(`The answer's body is larger than ${limitBytes} bytes`);
+    this.limitBytes = limitBytes;
+  }
 }
 
 export function httpOriginOf(url: URL): HttpOrigin {
@@ -117,10 +129,17 @@ export function sendHttp(origin: HttpOrigin, init: HttpRequest): Promise<HttpAns
     // `on`, not `once`: a second 'error' with no listener left would crash the process.
     request.on('error', fail);
     request.once('response', (response: IncomingMessage) => {
-      response.setEncoding('utf8');
-      let text = '';
-      response.on('data', (chunk: string) => {
-        text += chunk;
+      // Held as the bytes received and decoded once at the end: a growing string would copy the
+      // body over and over, and a body past the limit is refused before it can exhaust memory.
+      const parts: Buffer[] = [];
+      let size = 0;
+      response.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > init.maxBodyBytes) {
+          request.destroy(new HttpBodyTooLargeError(init.maxBodyBytes));
+          return;
+        }
+        parts.push(chunk);
       });
       // A body cut short (connection reset, abort, timeout) ends in 'error', never in 'end'.
       response.on('error', fail);
@@ -128,6 +147,7 @@ export function sendHttp(origin: HttpOrigin, init: HttpRequest): Promise<HttpAns
         clearTimeout(timer);
         pool.lastActivityAt = Date.now();
         const retryAfter = response.headers['retry-after'];
+        const text = Buffer.concat(parts, size).toString('utf8');
         resolve({ status: response.statusCode ?? 0, retryAfter, text });
       });
     });

@@ -55,7 +55,9 @@ export function createGatewayRuntime(operation: Operation, env = process.env): G
       maxAgeMs: settings.secretsMaxAgeMs,
       description: 'RunPod API key',
     }),
-    client: new RunPodClient(settings.runpodBaseUrl),
+    client: new RunPodClient(settings.runpodBaseUrl, {
+      maxBodyBytes: settings.maxUpstreamBodyBytes,
+    }),
     ledger,
   };
   // Read both secrets now, side by side, while the runtime is still starting: the first

@@ -23,6 +23,9 @@ export const FAULTS = {
   /** A misconfigured base URL or egress proxy that reflects the request in its 400/404 text. */
   reflects400: 'faultreflect400',
   reflects404: 'faultreflect404',
+  /** A 2 MiB answer, and one that never ends. */
+  huge: 'faulthuge',
+  endless: 'faultendless',
 } as const;
 
 export const FAULT_API_KEY = 'fault-upstream-key';
@@ -57,6 +60,22 @@ export async function startFaultUpstream(): Promise<FaultUpstream> {
     switch (endpointId) {
       case FAULTS.rejects400:
         return json(response, 400, { error: 'input.prompt is required by this worker' });
+      case FAULTS.huge:
+        response.writeHead(200, { 'Content-Type': 'application/json' });
+        return response.end(
+          `{"id":"job-1","status":"COMPLETED","output":"${'x'.repeat(2 * 1024 * 1024)}"}`,
+        );
+      case FAULTS.endless: {
+        response.writeHead(200, { 'Content-Type': 'application/json' });
+        response.write('{"id":"job-1","status":"COMPLETED","output":"');
+        const chunk = 'x'.repeat(64 * 1024);
+        const timer = setInterval(() => {
+          if (response.destroyed) clearInterval(timer);
+          else response.write(chunk);
+        }, 1);
+        response.once('close', () => clearInterval(timer));
+        return;
+      }
       case FAULTS.reflects400:
       case FAULTS.reflects404:
         return json(response, endpointId === FAULTS.reflects400 ? 400 : 404, {

@@ -25,6 +25,7 @@ beforeAll(async () => {
       UPSTREAM_TIMEOUT_MS_RUN: '300',
       UPSTREAM_TIMEOUT_MS_STATUS: '300',
       STREAM_POLL_WAIT_MS: '1000',
+      MAX_UPSTREAM_BODY_BYTES: String(1024 * 1024),
     },
   });
 });
@@ -96,6 +97,26 @@ describe('mapping RunPod failures to problems', () => {
       // What is left of RunPod's text still helps the caller.
       expect(body.detail).toMatch(/Cannot route \S+ \/v2\/faultreflect40[04]\/.*\[redacted\]/);
       expect(body.error).toBe(body.detail);
+    },
+  );
+
+  it.each([
+    ['larger than the limit', FAULTS.huge],
+    ['that never ends', FAULTS.endless],
+  ])(
+    'answers 502 upstream_error, naming the limit, for a RunPod answer %s',
+    async (_case, endpointId) => {
+      const before = process.memoryUsage().rss;
+
+      const { response, body } = await call('status', endpointId);
+
+      expect(response.status).toBe(502);
+      expect(body).toMatchObject({
+        code: 'upstream_error',
+        detail: `RunPod's answer was larger than the gateway accepts (${1024 * 1024} bytes)`,
+      });
+      // Cut at the limit, not held whole.
+      expect(process.memoryUsage().rss - before).toBeLessThan(64 * 1024 * 1024);
     },
   );
 

@@ -28,6 +28,7 @@ describe('readSettings', () => {
       runpodBaseUrl: 'https://api.runpod.ai/v2',
       secretsMaxAgeMs: 300_000,
       maxRequestBodyBytes: 5 * 1024 * 1024,
+      maxUpstreamBodyBytes: 32 * 1024 * 1024,
       upstreamTimeoutMs: 10_000,
       // The stream function's 900 s less 20 s to write the closing event.
       streamMaxDurationMs: 880_000,
@@ -100,6 +101,7 @@ describe('readSettings', () => {
       runpodBaseUrl: 'http://127.0.0.1:8080/v2',
       secretsMaxAgeMs: 60_000,
       maxRequestBodyBytes: 1_024,
+      maxUpstreamBodyBytes: 32 * 1024 * 1024,
       upstreamTimeoutMs: 2_500,
       streamMaxDurationMs: 30_000,
       streamKeepAliveMs: 500,
