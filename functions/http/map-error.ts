@@ -132,9 +132,16 @@ function fromHttpError(error: RunPodHttpError): GatewayError {
   }
 }
 
-/** Passes RunPod's Retry-After on when it is a number of seconds or an HTTP date. */
+/** The longest wait passed on: RunPod's rate windows are 10 s long. */
+export const MAX_RETRY_AFTER_SECONDS = 60;
+
+/**
+ * RunPod's Retry-After (seconds or an HTTP date) as whole seconds from now, clamped to 1–60 s: an
+ * upstream asking for days (or for none, or a date in the past) would otherwise stall or spin
+ * every caller that obeys it.
+ */
 function retryAfterOf(value: string | undefined): string {
-  return retryAfterSeconds(value) === undefined
-    ? DEFAULT_RETRY_AFTER_SECONDS
-    : (value ?? '').trim();
+  const seconds = retryAfterSeconds(value);
+  if (seconds === undefined) return DEFAULT_RETRY_AFTER_SECONDS;
+  return String(Math.min(Math.max(seconds, 1), MAX_RETRY_AFTER_SECONDS));
 }

@@ -41,6 +41,16 @@ const MAX_WAIT_MS = 300_000;
 /** Kept back from `endsAt` to write the closing event. */
 const CLOSE_MARGIN_MS = 500;
 const DEFAULT_RATE_LIMIT_PAUSE_MS = 5_000;
+/** A 429 pauses at least this long, whatever `Retry-After` says (`0`, a date in the past). */
+const MIN_RATE_LIMIT_PAUSE_MS = 1_000;
+/**
+ * An empty poll that came back sooner than this was not held by RunPod (an upstream that ignores
+ * `wait`): the next one waits, from this floor doubling per such poll up to the ceiling, so one
+ * stream makes at most 5 upstream calls a second. Polls that bring chunks, or were held, go again
+ * at once: the flowing path stays as fast.
+ */
+const EMPTY_POLL_FLOOR_MS = 200;
+const EMPTY_POLL_CEILING_MS = 2_000;
 const MAX_REFUSED_RETRIES = 3;
 /** Failures that happen before a request reaches RunPod, so no chunk can have been drained. */
 const NOT_SENT_CODES = new Set([
@@ -100,11 +110,13 @@ class JobStreamRelay extends Readable {
     // A job that has already ended is reported by `done`, after whatever output RunPod holds.
     if (!isTerminal(status)) await this.#send(sseEvent('status', { id: jobId, status }));
     let refusedRetries = 0;
+    let unheldEmptyPolls = 0;
 
     for (;;) {
       const remaining = this.#options.endsAt - Date.now() - CLOSE_MARGIN_MS;
       if (remaining < MIN_WAIT_MS) return this.#timeout(status);
       let poll: StreamPoll;
+      const polledAt = Date.now();
       try {
         this.#polls++;
         poll = await source.poll(
@@ -117,12 +129,20 @@ class JobStreamRelay extends Readable {
         const pause = this.#pauseBeforeRetry(error, refusedRetries);
         if (pause === undefined) return this.#error(error);
         if (error instanceof RunPodNetworkError) refusedRetries++;
-        if (Date.now() + pause > this.#options.endsAt - CLOSE_MARGIN_MS)
-          return this.#timeout(status);
+        if (Date.now() + pause > this.#options.endsAt - CLOSE_MARGIN_MS) {
+          // A rate limit the stream cannot wait out is RunPod's, not the stream's end: saying
+          // `timeout` would invite an immediate reconnect into the same limit.
+          return error instanceof RunPodHttpError && error.status === 429
+            ? this.#error(error, pause)
+            : this.#timeout(status);
+        }
         await sleep(pause, undefined, { signal }).catch(() => undefined);
         if (signal.aborted) return;
         continue;
       }
+      const empty = (poll.stream ?? []).length === 0 && poll.status === status;
+      unheldEmptyPolls =
+        empty && Date.now() - polledAt < EMPTY_POLL_FLOOR_MS ? unheldEmptyPolls + 1 : 0;
       if (poll.status !== status) {
         status = poll.status;
         // A terminal status is reported once, by `done`, after the last chunks.
@@ -133,6 +153,14 @@ class JobStreamRelay extends Readable {
         if (signal.aborted) return;
       }
       if (isTerminal(status)) return this.#done(status);
+      if (unheldEmptyPolls > 0) {
+        const pause = Math.min(
+          EMPTY_POLL_FLOOR_MS * 2 ** (unheldEmptyPolls - 1),
+          EMPTY_POLL_CEILING_MS,
+        );
+        await sleep(pause, undefined, { signal }).catch(() => undefined);
+        if (signal.aborted) return;
+      }
     }
   }
 
@@ -140,7 +168,9 @@ class JobStreamRelay extends Readable {
   #pauseBeforeRetry(error: unknown, refusedRetries: number): number | undefined {
     if (error instanceof RunPodHttpError && error.status === 429) {
       const seconds = retryAfterSeconds(error.retryAfter);
-      return seconds === undefined ? DEFAULT_RATE_LIMIT_PAUSE_MS : seconds * 1000;
+      return seconds === undefined
+        ? DEFAULT_RATE_LIMIT_PAUSE_MS
+        : Math.max(seconds * 1000, MIN_RATE_LIMIT_PAUSE_MS);
     }
     if (
       error instanceof RunPodNetworkError &&
@@ -179,17 +209,20 @@ class JobStreamRelay extends Readable {
     this.#end('timeout');
   }
 
-  async #error(error: unknown): Promise<void> {
+  /** Ends the stream with `event: error`; `retryAfterMs` when RunPod asked for a longer wait than the stream has. */
+  async #error(error: unknown, retryAfterMs?: number): Promise<void> {
     const problem = toGatewayError(error);
+    const detail =
+      retryAfterMs === undefined
+        ? `${problem.detail}. Output RunPod handed out in the failed poll may be lost; call this route again to resume from what RunPod still holds.`
+        : `${problem.detail}: RunPod asks to wait ${Math.ceil(retryAfterMs / 1000)} s, longer than this stream may last. Nothing was lost: call this route again after that wait (retryAfterSeconds).`;
     await this.#send(
-      sseEvent(
-        'error',
-        problemOf(
-          problem,
-          this.#options.requestId,
-          `${problem.detail}. Output RunPod handed out in the failed poll may be lost; call this route again to resume from what RunPod still holds.`,
-        ),
-      ),
+      sseEvent('error', {
+        ...problemOf(problem, this.#options.requestId, detail),
+        ...(retryAfterMs === undefined
+          ? {}
+          : { retryAfterSeconds: Math.ceil(retryAfterMs / 1000) }),
+      }),
     );
     this.#end('error', problem.code);
   }

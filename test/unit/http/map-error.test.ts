@@ -57,17 +57,22 @@ describe('toGatewayError', () => {
   );
 
   it.each([
-    ['a number of seconds', '17'],
-    ['an HTTP date', 'Wed, 21 Oct 2026 07:28:00 GMT'],
+    ['a number of seconds', '17', '17'],
+    ['an HTTP date 30 s ahead', new Date(Date.now() + 30_500).toUTCString(), /^(30|31)$/],
+    ['11 days', '999999', '60'],
+    ['0', '0', '1'],
+    ['a date in the past', 'Wed, 21 Oct 2015 07:28:00 GMT', '1'],
   ])(
-    'keeps RunPod 429 as 429 upstream_rate_limited passing on Retry-After as %s',
-    (_case, retryAfter) => {
+    'keeps RunPod 429 as 429 upstream_rate_limited with Retry-After for %s clamped to 1–60 s',
+    (_case, retryAfter, expected) => {
       // Act
       const error = toGatewayError(new RunPodHttpError(429, 'slow down', retryAfter));
 
       // Assess
       expect(error).toMatchObject({ status: 429, code: 'upstream_rate_limited' });
-      expect(error.headers).toEqual({ 'Retry-After': retryAfter });
+      expect(error.headers['Retry-After']).toMatch(
+        typeof expected === 'string' ? new RegExp(`^${expected}$`) : expected,
+      );
     },
   );
 

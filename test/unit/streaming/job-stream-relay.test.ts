@@ -321,20 +321,76 @@ describe('relayJobStream', () => {
     expect(finishes).toEqual([{ outcome: 'done', chunks: 2, polls: 3 }]);
   });
 
-  it('ends with a timeout event when a 429 pause would run past the end of the stream', async () => {
+  it('ends with an error event naming RunPod\u2019s wait when a 429 pause would run past the end of the stream', async () => {
     // Prepare
-    const source = new FakeJobSource([new RunPodHttpError(429, undefined, '30')]);
+    const source = new FakeJobSource([new RunPodHttpError(429, undefined, '999999')]);
     const { stream, finishes } = relay(source, { endsAt: Date.now() + 5_000 });
     const started = Date.now();
 
     // Act
     const frames = framesOf(await readAll(stream));
 
-    // Assess
-    expect(frames.at(-1)?.event).toBe('timeout');
+    // Assess: not `timeout`, which would invite an immediate reconnect into the same limit.
+    expect(events(frames).at(-1)).toMatchObject({
+      event: 'error',
+      data: { status: 429, code: 'upstream_rate_limited', retryAfterSeconds: 999_999 },
+    });
     expect(Date.now() - started).toBeLessThan(1_000);
     expect(source.polls).toHaveLength(1);
-    expect(finishes).toEqual([{ outcome: 'timeout', chunks: 0, polls: 1 }]);
+    expect(finishes).toEqual([
+      { outcome: 'error', code: 'upstream_rate_limited', chunks: 0, polls: 1 },
+    ]);
+  });
+
+  it.each([
+    ['0', '0'],
+    ['a date in the past', 'Wed, 21 Oct 2015 07:28:00 GMT'],
+  ])('pauses at least a second after a 429 whose Retry-After is %s', async (_case, retryAfter) => {
+    // Prepare
+    const source = new FakeJobSource([new RunPodHttpError(429, undefined, retryAfter)], {
+      otherwise: { status: 'COMPLETED', stream: [{ output: 'a' }] },
+    });
+    const { stream } = relay(source);
+
+    // Act
+    await readAll(stream);
+
+    // Assess
+    const [first, second] = source.polls;
+    expect((second?.at ?? 0) - (first?.at ?? 0)).toBeGreaterThanOrEqual(990);
+  });
+
+  it('backs off when RunPod answers empty polls at once instead of holding them', async () => {
+    // Prepare: an upstream that ignores `wait`.
+    const source = new FakeJobSource([], { otherwise: { status: 'IN_PROGRESS', stream: [] } });
+    const { stream } = relay(source, { endsAt: Date.now() + 3_600 });
+
+    // Act
+    await readAll(stream);
+
+    // Assess: 0, 200, 600, 1400, 3000 ms…, not thousands of polls.
+    expect(source.polls.length).toBeGreaterThanOrEqual(3);
+    expect(source.polls.length).toBeLessThanOrEqual(6);
+  });
+
+  it('polls again at once while chunks flow', async () => {
+    // Prepare
+    const chunks = Array.from({ length: 20 }, (_, index) => ({
+      status: 'IN_PROGRESS',
+      stream: [{ output: index }],
+    }));
+    const source = new FakeJobSource(chunks, {
+      otherwise: { status: 'COMPLETED', stream: [] },
+    });
+    const { stream } = relay(source);
+    const started = Date.now();
+
+    // Act
+    const frames = framesOf(await readAll(stream));
+
+    // Assess
+    expect(events(frames).filter((event) => event.event === 'output')).toHaveLength(20);
+    expect(Date.now() - started).toBeLessThan(200);
   });
 
   it('ends with an error event holding a problem when a poll times out, and polls no more', async () => {
