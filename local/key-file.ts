@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import {
   type KeyEntry,
-  parseKeyStoreDocument,
+  parseKeyStore,
   sha256Hex,
   TOKEN_PREFIX,
 } from '../functions/auth/key-store.ts';
@@ -39,19 +39,68 @@ export function keyEntryOf(key: NewKey, token: string, now = new Date()): KeyEnt
   };
 }
 
+/** A key store file as written: every entry as it stands, and the usable ones with the problems of the rest. */
+export interface KeyFile {
+  /** Every entry, as in the file (bad ones included: a rewrite must not drop them). */
+  readonly entries: unknown[];
+  readonly keys: KeyEntry[];
+  readonly problems: string[];
+}
+
+export async function readKeyStoreFile(path: string): Promise<KeyFile> {
+  if (!existsSync(path)) return { entries: [], keys: [], problems: [] };
+  const text = await readFile(path, 'utf8');
+  const { keys, problems } = parseKeyStore(text);
+  const entries = (JSON.parse(text) as { keys: unknown[] }).keys;
+  return { entries, keys, problems };
+}
+
+/** The usable keys of a key store file. */
 export async function readKeyFile(path: string): Promise<KeyEntry[]> {
-  if (!existsSync(path)) return [];
-  return parseKeyStoreDocument(await readFile(path, 'utf8')).keys;
+  return (await readKeyStoreFile(path)).keys;
 }
 
 /** Writes atomically (temp file + rename) so a running gateway never reads half a file. */
-export async function writeKeyFile(path: string, keys: readonly KeyEntry[]): Promise<void> {
-  const document = `${JSON.stringify({ keys }, null, 2)}\n`;
-  parseKeyStoreDocument(document);
+export async function writeKeyFile(path: string, entries: readonly unknown[]): Promise<void> {
+  const document = `${JSON.stringify({ keys: entries }, null, 2)}\n`;
   await mkdir(dirname(path), { recursive: true });
-  const temporary = `${path}.${process.pid}.tmp`;
+  const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   await writeFile(temporary, document, { mode: 0o600 });
   await rename(temporary, path);
+}
+
+const LOCK_WAIT_MS = 10_000;
+/** A lock older than this was left by a process that died; it is taken over. */
+const STALE_LOCK_MS = 30_000;
+
+/**
+ * Runs `change` holding an exclusive lock file beside the key store, so that concurrent runs of
+ * the key CLI (or `npm start` creating its first key) never lose each other's writes: each reads
+ * the file after the previous one wrote it.
+ */
+export async function withKeyFileLock<T>(path: string, change: () => Promise<T>): Promise<T> {
+  const lock = `${path}.lock`;
+  await mkdir(dirname(path), { recursive: true });
+  const started = Date.now();
+  for (;;) {
+    try {
+      const handle = await open(lock, 'wx');
+      await handle.close();
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const age = Date.now() - ((await stat(lock).catch(() => undefined))?.mtimeMs ?? Date.now());
+      if (age > STALE_LOCK_MS) await rm(lock, { force: true });
+      else if (Date.now() - started > LOCK_WAIT_MS) {
+        throw new Error(`${path} is locked by another process (${lock}); try again`);
+      } else await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 30));
+    }
+  }
+  try {
+    return await change();
+  } finally {
+    await rm(lock, { force: true });
+  }
 }
 
 /** Adds a key to the file and returns its token, which exists nowhere else afterwards. */
@@ -59,12 +108,29 @@ export async function createKey(
   path: string,
   key: NewKey,
 ): Promise<{ token: string; entry: KeyEntry }> {
-  const keys = await readKeyFile(path);
-  if (keys.some((existing) => existing.id === key.id)) {
-    throw new Error(`A key with id ${key.id} already exists in ${path}`);
-  }
-  const token = generateToken();
-  const entry = keyEntryOf(key, token);
-  await writeKeyFile(path, [...keys, entry]);
-  return { token, entry };
+  return withKeyFileLock(path, async () => {
+    const { entries } = await readKeyStoreFile(path);
+    if (entries.some((existing) => idOf(existing) === key.id)) {
+      throw new Error(`A key with id ${key.id} already exists in ${path}`);
+    }
+    const token = generateToken();
+    const entry = keyEntryOf(key, token);
+    await writeKeyFile(path, [...entries, entry]);
+    return { token, entry };
+  });
+}
+
+/** Sets `disabled` on every entry with this id; how many there were. */
+export async function setKeyDisabled(path: string, id: string, disabled: boolean): Promise<number> {
+  return withKeyFileLock(path, async () => {
+    const { entries } = await readKeyStoreFile(path);
+    const matching = entries.filter((entry) => idOf(entry) === id);
+    for (const entry of matching) (entry as { disabled?: boolean }).disabled = disabled;
+    if (matching.length > 0) await writeKeyFile(path, entries);
+    return matching.length;
+  });
+}
+
+function idOf(entry: unknown): unknown {
+  return typeof entry === 'object' && entry !== null && 'id' in entry ? entry.id : undefined;
 }

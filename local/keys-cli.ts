@@ -1,13 +1,16 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { OPERATIONS, type Operation } from '../functions/routes.ts';
-import { createKey, readKeyFile, writeKeyFile } from './key-file.ts';
-import { DEFAULT_KEYS_FILE } from './local-settings.ts';
+import { parseRoutingConfig } from '../functions/routing/routing-config.ts';
+import { createKey, readKeyStoreFile, setKeyDisabled } from './key-file.ts';
+import { DEFAULT_KEYS_FILE, DEFAULT_ROUTING_CONFIG } from './local-settings.ts';
 
 const USAGE = `Usage:
   npm run keys -- create --id <id> --surfaces <a,b|*> [--operations run,status,...]
                          [--all-jobs <a,b|*>] [--expires <ISO time>] [--description <text>]
                          [--aws] [--file <path>]
   npm run keys -- list [--file <path>]
+  npm run keys -- validate [--file <path>]
   npm run keys -- disable --id <id> [--file <path>]
   npm run keys -- enable --id <id> [--file <path>]
 
@@ -15,7 +18,12 @@ The key store holds only SHA-256 digests; the token is printed once, by create.
 Without --operations a key may call every operation but purge-queue, which must be named.
 --all-jobs lets the key act on every consumer's jobs on those surfaces (operators).
 --aws also prints the entry to add to the deployed key-store secret's "keys" array.
---file defaults to $GATEWAY_KEYS_FILE or ${DEFAULT_KEYS_FILE}.`;
+--file defaults to $GATEWAY_KEYS_FILE or ${DEFAULT_KEYS_FILE}.
+--expires takes an ISO 8601 date-time with a time zone, in the future (2027-06-30T00:00:00Z).
+--surfaces and --all-jobs must name surfaces of the routing config ($GATEWAY_CONFIG or
+${DEFAULT_ROUTING_CONFIG}), or *.
+validate checks every entry of the store (what the gateway would ignore, and why) and exits 1
+if any entry is bad; run it before putting a hand-edited store live.`;
 
 function fail(message: string): never {
   console.error(`${message}\n\n${USAGE}`);
@@ -61,9 +69,9 @@ async function main(): Promise<void> {
     );
     if (unknown?.length)
       fail(`Unknown operations: ${unknown.join(', ')} (allowed: ${OPERATIONS.join(', ')})`);
-    if (values.expires !== undefined && Number.isNaN(Date.parse(values.expires))) {
-      fail(`--expires must be an ISO 8601 time, got ${values.expires}`);
-    }
+    if (values.expires !== undefined) checkExpiry(values.expires);
+    checkSurfaces('--surfaces', surfaces);
+    if (values['all-jobs'] !== undefined) checkSurfaces('--all-jobs', listOf(values['all-jobs']));
     const { token, entry } = await createKey(file, {
       id: values.id,
       surfaces,
@@ -81,8 +89,22 @@ async function main(): Promise<void> {
     return;
   }
 
+  if (command === 'validate') {
+    const { keys, problems } = await readKeyStoreFile(file);
+    for (const problem of problems) console.error(problem);
+    if (problems.length > 0) {
+      console.error(
+        `${file}: ${problems.length} entr${problems.length === 1 ? 'y' : 'ies'} the gateway would ignore`,
+      );
+      process.exit(1);
+    }
+    console.log(`${file}: valid, ${keys.length} key${keys.length === 1 ? '' : 's'}`);
+    return;
+  }
+
   if (command === 'list') {
-    const keys = await readKeyFile(file);
+    const { keys, problems } = await readKeyStoreFile(file);
+    for (const problem of problems) console.error(`warning: ${problem}`);
     if (keys.length === 0) console.log(`No keys in ${file}`);
     for (const key of keys) {
       const state = key.disabled
@@ -99,15 +121,43 @@ async function main(): Promise<void> {
 
   if (command === 'disable' || command === 'enable') {
     if (!values.id) fail(`${command} needs --id`);
-    const keys = await readKeyFile(file);
-    const key = keys.find((candidate) => candidate.id === values.id);
-    if (!key) fail(`No key with id ${values.id} in ${file}`);
-    key.disabled = command === 'disable';
-    await writeKeyFile(file, keys);
-    console.log(`Key ${key.id} ${command}d`);
+    const changed = await setKeyDisabled(file, values.id, command === 'disable');
+    if (changed === 0) fail(`No key with id ${values.id} in ${file}`);
+    console.log(`Key ${values.id} ${command}d${changed > 1 ? ` (${changed} entries)` : ''}`);
     return;
   }
   fail(`Unknown command ${command}`);
+}
+
+/** ISO 8601 with a time and a zone, as the key store takes it, and in the future. */
+function checkExpiry(value: string): void {
+  const iso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+  const at = Date.parse(value);
+  if (!iso.test(value) || Number.isNaN(at)) {
+    fail(
+      `--expires must be an ISO 8601 date-time with a time zone, e.g. 2027-06-30T00:00:00Z; got ${value}`,
+    );
+  }
+  if (at <= Date.now()) fail(`--expires must be in the future; ${value} has passed`);
+}
+
+/** Surfaces must exist in the routing config, so a typo does not create a key for nothing. */
+function checkSurfaces(option: string, surfaces: readonly string[]): void {
+  const path = process.env.GATEWAY_CONFIG ?? DEFAULT_ROUTING_CONFIG;
+  let known: string[];
+  try {
+    known = Object.keys(parseRoutingConfig(JSON.parse(readFileSync(path, 'utf8'))).surfaces);
+  } catch (error) {
+    fail(
+      `Cannot read the routing config ${path} to check ${option}: ${error instanceof Error ? error.message : error}`,
+    );
+  }
+  const unknown = surfaces.filter((surface) => surface !== '*' && !known.includes(surface));
+  if (unknown.length > 0) {
+    fail(
+      `${option} names surfaces the routing config (${path}) does not have: ${unknown.join(', ')} (it has: ${known.join(', ')})`,
+    );
+  }
 }
 
 main().catch((error: unknown) => {

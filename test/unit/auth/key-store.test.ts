@@ -21,12 +21,36 @@ function storeOf(...keys: KeyEntry[]): KeyStore {
 }
 
 describe('KeyStore.parse', () => {
+  /** Parses a store of one entry; what the store says about it. */
+  function problemsOf(candidate: Record<string, unknown>): readonly string[] {
+    return KeyStore.parse(JSON.stringify({ keys: [candidate] })).problems;
+  }
+
   it.each([
-    [{ surfaces: 'chat' }, 'keys.0.surfaces: must be an array'],
-    [{ disabled: 'yes' }, 'keys.0.disabled: must be a boolean'],
-  ])('says a field of the wrong type must be of the right one (%j)', (override, message) => {
-    const entry = { id: 'team-a', sha256: sha256Hex(TOKEN), surfaces: ['chat'], ...override };
-    expect(() => KeyStore.parse(JSON.stringify({ keys: [entry] }))).toThrow(message);
+    [{ surfaces: 'chat' }, 'keys.0 (id team-a) is ignored: keys.0.surfaces: must be an array'],
+    [{ disabled: 'yes' }, 'keys.0 (id team-a) is ignored: keys.0.disabled: must be a boolean'],
+  ])('ignores an entry with a field of the wrong type, saying which (%j)', (override, problem) => {
+    const candidate = { id: 'team-a', sha256: sha256Hex(TOKEN), surfaces: ['chat'], ...override };
+    expect(problemsOf(candidate)).toEqual([problem]);
+  });
+
+  it('keeps serving every other key when one entry is bad', () => {
+    // Prepare
+    const text = JSON.stringify({
+      keys: [
+        { id: 'broken', sha256: 'not-a-digest', surfaces: ['chat'] },
+        { id: 'team-b', sha256: sha256Hex(TOKEN), surfaces: ['chat'] },
+      ],
+    });
+
+    // Act
+    const store = KeyStore.parse(text);
+
+    // Assess
+    expect(store.find(TOKEN, NOW)?.id).toBe('team-b');
+    expect(store.problems).toEqual([
+      'keys.0 (id broken) is ignored: keys.0.sha256: has an invalid format',
+    ]);
   });
 
   it('parses a valid key store and finds a key by its token', () => {
@@ -76,65 +100,48 @@ describe('KeyStore.parse', () => {
     );
   });
 
-  it('rejects an unknown entry field and names it', () => {
-    // Prepare
-    const text = JSON.stringify({ keys: [{ ...entry(), token: TOKEN }] });
+  it('tolerates fields it does not know, in entries and around them', () => {
+    const text = JSON.stringify({ version: 2, keys: [{ ...entry(), team: 'platform' }] });
 
-    // Act
-    const error = caught(() => KeyStore.parse(text), Error);
+    const store = KeyStore.parse(text);
 
-    // Assess
-    expect(error.message).toBe('Invalid key store: keys.0: unknown field "token"');
+    expect(store.problems).toEqual([]);
+    expect(store.find(TOKEN, NOW)).toMatchObject({ id: 'consumer-1', team: 'platform' });
   });
 
-  it('rejects an uppercase hex digest', () => {
-    // Prepare
-    const text = JSON.stringify({ keys: [entry({ sha256: sha256Hex(TOKEN).toUpperCase() })] });
+  it('accepts an uppercase hex digest', () => {
+    const store = storeOf(entry({ sha256: sha256Hex(TOKEN).toUpperCase() }));
+    expect(store.find(TOKEN, NOW)?.id).toBe('consumer-1');
+  });
 
-    // Act + Assess
-    expect(caught(() => KeyStore.parse(text), Error).message).toBe(
-      'Invalid key store: keys.0.sha256: has an invalid format',
+  it('ignores a digest of the wrong length', () => {
+    expect(problemsOf(entry({ sha256: 'ab'.repeat(31) }))).toEqual([
+      'keys.0 (id consumer-1) is ignored: keys.0.sha256: has an invalid format',
+    ]);
+  });
+
+  it('ignores a key with an empty surface list', () => {
+    expect(problemsOf(entry({ surfaces: [] }))[0]).toMatch(
+      /^keys\.0 \(id consumer-1\) is ignored: keys\.0\.surfaces: must have at least 1 /,
     );
   });
 
-  it('rejects a digest of the wrong length', () => {
-    const text = JSON.stringify({ keys: [entry({ sha256: 'ab'.repeat(31) })] });
-    expect(caught(() => KeyStore.parse(text), Error).message).toBe(
-      'Invalid key store: keys.0.sha256: has an invalid format',
-    );
+  it('ignores an operation that does not exist, listing the valid ones', () => {
+    const [problem] = problemsOf({ ...entry(), operations: ['delete'] });
+    expect(problem).toMatch(/keys\.0\.operations\.0: must be one of "run", /);
+    expect(problem).toContain('"purge-queue"');
   });
 
-  it('rejects a key with an empty surface list', () => {
-    const text = JSON.stringify({ keys: [entry({ surfaces: [] })] });
-    expect(caught(() => KeyStore.parse(text), Error).message).toMatch(
-      /^Invalid key store: keys\.0\.surfaces: must have at least 1 /,
-    );
+  it('ignores an expiry that is not an ISO date-time', () => {
+    expect(problemsOf({ ...entry(), expiresAt: 'next tuesday' })).toEqual([
+      'keys.0 (id consumer-1) is ignored: keys.0.expiresAt: must be a valid datetime',
+    ]);
   });
 
-  it('rejects an operation that does not exist and lists the valid ones', () => {
-    // Prepare
-    const text = JSON.stringify({ keys: [{ ...entry(), operations: ['delete'] }] });
-
-    // Act
-    const message = caught(() => KeyStore.parse(text), Error).message;
-
-    // Assess
-    expect(message).toMatch(/^Invalid key store: keys\.0\.operations\.0: must be one of "run", /);
-    expect(message).toContain('"purge-queue"');
-  });
-
-  it('rejects an expiry that is not an ISO date-time', () => {
-    const text = JSON.stringify({ keys: [{ ...entry(), expiresAt: 'next tuesday' }] });
-    expect(caught(() => KeyStore.parse(text), Error).message).toBe(
-      'Invalid key store: keys.0.expiresAt: must be a valid datetime',
-    );
-  });
-
-  it('rejects an id with characters outside its charset', () => {
-    const text = JSON.stringify({ keys: [entry({ id: 'a b' })] });
-    expect(caught(() => KeyStore.parse(text), Error).message).toBe(
-      'Invalid key store: keys.0.id: has an invalid format',
-    );
+  it('ignores an id with characters outside its charset, without repeating it', () => {
+    expect(problemsOf(entry({ id: 'a b' }))).toEqual([
+      'keys.0 is ignored: keys.0.id: has an invalid format',
+    ]);
   });
 });
 

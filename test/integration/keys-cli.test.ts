@@ -1,0 +1,127 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { sha256Hex } from '../../functions/auth/key-store.ts';
+import { TEST_ROUTING } from '../helpers/test-routing.ts';
+
+/** `npm run keys` as an operator runs it: the CLI in its own process on a key file. */
+const run = promisify(execFile);
+const CLI = join(import.meta.dirname, '..', '..', 'local', 'keys-cli.ts');
+const TSX = join(import.meta.dirname, '..', '..', 'node_modules', '.bin', 'tsx');
+
+let dir: string;
+let keysFile: string;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'keys-cli-'));
+  keysFile = join(dir, 'keys.json');
+  await writeFile(join(dir, 'routing.json'), JSON.stringify(TEST_ROUTING));
+});
+
+async function keys(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(TSX, [CLI, ...args, '--file', keysFile], {
+      env: { ...process.env, GATEWAY_CONFIG: join(dir, 'routing.json') },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+async function stored(): Promise<{ id: string; disabled?: boolean }[]> {
+  return (JSON.parse(await readFile(keysFile, 'utf8')) as { keys: { id: string }[] }).keys;
+}
+
+describe('npm run keys', () => {
+  it('keeps every key when six creates run at once', async () => {
+    const ids = ['a', 'b', 'c', 'd', 'e', 'f'].map((letter) => `team-${letter}`);
+
+    const results = await Promise.all(
+      ids.map((id) => keys('create', '--id', id, '--surfaces', 'chat')),
+    );
+
+    expect(results.map((result) => result.code)).toEqual(ids.map(() => 0));
+    expect((await stored()).map((key) => key.id).sort()).toEqual(ids);
+  }, 60_000);
+
+  it.each([
+    ['a bare number', '1'],
+    ['words V8 would take as a date', 'tomorrow 3'],
+    ['a date without a time', '2030-01-01'],
+    ['a time in the past', '2001-01-01T00:00:00Z'],
+  ])('refuses --expires given %s', async (_case, expires) => {
+    const result = await keys('create', '--id', 'x', '--surfaces', 'chat', '--expires', expires);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--expires must be/);
+  });
+
+  it('refuses a surface the routing config does not have, naming the ones it has', async () => {
+    const result = await keys('create', '--id', 'x', '--surfaces', 'chta');
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('does not have: chta');
+    expect(result.stderr).toContain('chat, images, modelsonly');
+  });
+
+  it('disables every entry of an id, not only the first', async () => {
+    await writeFile(
+      keysFile,
+      JSON.stringify({
+        keys: [
+          { id: 'twice', sha256: sha256Hex('rpg_one'), surfaces: ['chat'] },
+          { id: 'twice', sha256: sha256Hex('rpg_two'), surfaces: ['chat'] },
+        ],
+      }),
+    );
+
+    const result = await keys('disable', '--id', 'twice');
+
+    expect(result.code).toBe(0);
+    expect((await stored()).map((key) => key.disabled)).toEqual([true, true]);
+  });
+
+  it('validates a store: names what the gateway would ignore and exits 1; list still lists the rest', async () => {
+    await writeFile(
+      keysFile,
+      JSON.stringify({
+        keys: [
+          { id: 'fine', sha256: sha256Hex('rpg_fine'), surfaces: ['chat'], team: 'platform' },
+          { id: 'typo', sha256: 'not-hex', surfaces: ['chat'] },
+        ],
+      }),
+    );
+
+    const validated = await keys('validate');
+    const listed = await keys('list');
+
+    expect(validated.code).toBe(1);
+    expect(validated.stderr).toContain(
+      'keys.1 (id typo) is ignored: keys.1.sha256: has an invalid format',
+    );
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toContain('fine\tactive');
+    expect(listed.stderr).toContain('warning: keys.1 (id typo)');
+  });
+
+  it('keeps a bad entry and unknown fields when it rewrites the file', async () => {
+    await writeFile(
+      keysFile,
+      JSON.stringify({
+        keys: [{ id: 'typo', sha256: 'not-hex', surfaces: ['chat'], team: 'platform' }],
+      }),
+    );
+
+    await keys('create', '--id', 'new', '--surfaces', 'chat');
+
+    expect(await stored()).toEqual([
+      { id: 'typo', sha256: 'not-hex', surfaces: ['chat'], team: 'platform' },
+      expect.objectContaining({ id: 'new' }),
+    ]);
+  });
+});
