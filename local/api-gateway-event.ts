@@ -83,7 +83,7 @@ export function restProxyEvent(request: RestProxyRequest): APIGatewayProxyEvent 
 /** An HTTP request received by the local runtime, as API Gateway would hand it to Lambda. */
 export function apiGatewayEventOf(
   request: IncomingMessage,
-  url: URL,
+  url: { readonly pathname: string; readonly searchParams: URLSearchParams },
   match: RouteMatch,
   body: Buffer,
   stage: string,

@@ -86,7 +86,16 @@ async function serve(
   request: IncomingMessage,
   response: ServerResponse,
 ): Promise<void> {
-  const url = new URL(request.url ?? '/', 'http://localhost');
+  const url = requestTargetOf(request.url ?? '');
+  if (!url) {
+    request.resume();
+    return problem(
+      response,
+      'invalid_request',
+      'The request target must be a path (origin form, starting with a single /)',
+      randomUUID(),
+    );
+  }
   const found = matchRoute(routes, request.method ?? 'GET', url.pathname);
   if (!found) {
     request.resume();
@@ -127,6 +136,25 @@ async function serve(
   } else {
     throw new Error(`No handler for ${found.route.operation}`);
   }
+}
+
+/**
+ * The request target as API Gateway routes it: the raw path, with no dot-segment folding or
+ * percent-decoding (so `status/../health` and `%2e%2e` match no route), and the query. Only the
+ * origin form is a target; anything else (`http://host/…`, `*`) is refused.
+ */
+export function requestTargetOf(
+  target: string,
+): { pathname: string; searchParams: URLSearchParams } | undefined {
+  const queryAt = target.indexOf('?');
+  const pathname = queryAt < 0 ? target : target.slice(0, queryAt);
+  if (!pathname.startsWith('/') || pathname.startsWith('//') || pathname.includes('#')) {
+    return undefined;
+  }
+  return {
+    pathname,
+    searchParams: new URLSearchParams(queryAt < 0 ? '' : target.slice(queryAt + 1)),
+  };
 }
 
 function matchRoute(

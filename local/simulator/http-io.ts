@@ -60,3 +60,32 @@ export function sendError(
 ): void {
   sendJson(response, statusCode, { error: message }, headers);
 }
+
+/** Go's encoding/json (RunPod's API) refuses JSON nested deeper than this. */
+export const MAX_JSON_DEPTH = 10_000;
+
+/**
+ * The deepest nesting of objects and arrays in JSON text, found by one scan that skips strings.
+ * Deeper documents would also overflow the stack when serialized again (a webhook, an echo).
+ */
+export function nestingDepthOf(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (inString) {
+      if (code === 92)
+        index++; // a backslash escapes the next character
+      else if (code === 34) inString = false;
+    } else if (code === 34) {
+      inString = true;
+    } else if (code === 123 || code === 91) {
+      depth++;
+      if (depth > deepest) deepest = depth;
+    } else if (code === 125 || code === 93) {
+      depth--;
+    }
+  }
+  return deepest;
+}

@@ -7,7 +7,14 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isAuthorized } from './api-key.ts';
-import { isClosed, readBody, sendError, sendJson } from './http-io.ts';
+import {
+  isClosed,
+  MAX_JSON_DEPTH,
+  nestingDepthOf,
+  readBody,
+  sendError,
+  sendJson,
+} from './http-io.ts';
 import type { JobEngine } from './job-engine.ts';
 import { isTerminal, type ReadonlyJob, toJobObject } from './job-record.ts';
 import type { StatsRecorder } from './simulator-stats.ts';
@@ -279,6 +286,10 @@ export function createSimulatorServer(options: SimulatorServerOptions): Server {
     }
     let body: unknown;
     if (method === 'POST' && read.text.trim() !== '') {
+      // RunPod's API is written in Go, whose JSON decoder refuses nesting deeper than 10 000.
+      if (nestingDepthOf(read.text) > MAX_JSON_DEPTH) {
+        return sendError(response, 400, `Request body nests deeper than ${MAX_JSON_DEPTH} levels`);
+      }
       try {
         body = JSON.parse(read.text);
       } catch {

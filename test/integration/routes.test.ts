@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   authHeaders,
@@ -266,6 +267,72 @@ describe('authentication and authorisation', () => {
     const token = await fixture.createToken('images-status-only', ['images'], ['status']);
     await expectProblem(await get('/chat/health', token), 403, 'forbidden');
     await expectProblem(await get('/images/health', token), 403, 'forbidden');
+  });
+});
+
+describe('hostile input', () => {
+  it('survives a body nested 100 000 levels deep with a webhook: RunPod refuses it, the process lives', async () => {
+    const deep = `{"input":{"a":${'['.repeat(100_000)}${']'.repeat(100_000)}},"webhook":"https://example.com/h"}`;
+
+    const response = await fetch(`${fixture.base}/chat/run`, {
+      method: 'POST',
+      headers: authHeaders(fixture.token),
+      body: deep,
+    });
+
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { code: string }).code).toBe('upstream_bad_request');
+    expect((await get('/chat/health')).status).toBe(200);
+  });
+});
+
+describe('request targets, routed as API Gateway routes them', () => {
+  /** A request with the target exactly as given (no client-side normalization). */
+  function requestTarget(
+    target: string,
+  ): Promise<{ status: number; body: Record<string, unknown> }> {
+    const { hostname, port } = new URL(fixture.base);
+    return new Promise((resolve, reject) => {
+      const outgoing = httpRequest(
+        { hostname, port, path: target, headers: authHeaders(fixture.token) },
+        (response) => {
+          let text = '';
+          response.setEncoding('utf8');
+          response.on('data', (chunk: string) => {
+            text += chunk;
+          });
+          response.on('end', () =>
+            resolve({
+              status: response.statusCode ?? 0,
+              body: JSON.parse(text) as Record<string, unknown>,
+            }),
+          );
+        },
+      );
+      outgoing.on('error', reject);
+      outgoing.end();
+    });
+  }
+
+  it.each([
+    ['a dot segment', '/v1/runpod/chat/status/../health'],
+    ['an encoded dot segment', '/v1/runpod/chat/status/%2e%2e/health'],
+    ['a path with a trailing segment', '/v1/runpod/chat/health/x'],
+  ])('does not fold %s into another route: 404 not_found', async (_case, target) => {
+    const answer = await requestTarget(target);
+
+    expect(answer.status).toBe(404);
+    expect(answer.body.code).toBe('not_found');
+  });
+
+  it.each([
+    ['a malformed authority', '//['],
+    ['the absolute form', 'http://example.com/v1/runpod/chat/health'],
+  ])('answers 400 invalid_request to %s, not 502', async (_case, target) => {
+    const answer = await requestTarget(target);
+
+    expect(answer.status).toBe(400);
+    expect(answer.body.code).toBe('invalid_request');
   });
 });
 

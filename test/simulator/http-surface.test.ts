@@ -64,6 +64,10 @@ describe('request bodies', () => {
     ['a body that is not an object', '[1]'],
     ['an empty body', ''],
     ['a policy with a negative ttl', '{"input":{},"policy":{"ttl":-5}}'],
+    [
+      'input nested deeper than Go\u2019s decoder takes',
+      `{"input":{"a":${'['.repeat(10_001)}${']'.repeat(10_001)}}}`,
+    ],
   ])('answers 400 to /run with %s', async (_case, rawBody) => {
     const client = await startTestSimulator();
     const response = await client.call('/run', { method: 'POST', rawBody });
