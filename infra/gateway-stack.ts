@@ -87,6 +87,13 @@ export class GatewayStack extends Stack {
       description: 'ARN of the default RunPod API key secret.',
       value: this.gateway.runpodApiKeySecret.secretArn,
     });
+    if (this.gateway.alarmTopic) {
+      new CfnOutput(this, 'AlarmTopicArn', {
+        description:
+          'SNS topic every gateway alarm notifies: subscribe your e-mail, chat or paging here.',
+        value: this.gateway.alarmTopic.topicArn,
+      });
+    }
     new CfnOutput(this, 'JobLedgerTableName', {
       description:
         'DynamoDB table of the job ledger: which consumer key owns which job, on which endpoint, and how it ended.',

@@ -1,6 +1,8 @@
 import type { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type { PolicyDocument } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { LineLevel } from '../../functions/observability/logger.ts';
 import type { Operation } from '../../functions/routes.ts';
 import type { RoutingConfig } from '../../functions/routing/routing-config.ts';
@@ -128,4 +130,29 @@ export interface RunPodGatewayProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly ledgerRemovalPolicy?: RemovalPolicy;
+  /**
+   * Where every alarm sends its notification. `false` leaves the alarms without actions.
+   * @default - a new SNS topic (encrypted with the AWS managed key, TLS only): subscribe to it
+   */
+  readonly alarmTopic?: ITopic | false;
+  /**
+   * Reserved concurrency per function, which also caps it: one caller holding many long requests
+   * (a stream lasts up to 15 minutes, a runsync 6) cannot take the account's whole concurrency.
+   * Lambda keeps at least 100 of the account's concurrency unreserved: lower these (or set an
+   * operation to `false`) in accounts with a small limit.
+   * @default - stream, runsync and status-sync 50 each; the other functions none
+   */
+  readonly reservedConcurrency?: Partial<Record<Operation, number | false>>;
+  /**
+   * Per-operation throttling, on top of the stage's (`throttling`), for all surfaces together.
+   * @default - purge-queue 0.2 requests per second with bursts of 1 and cancel 10 per second with
+   * bursts of 20 (RunPod allows 2 purges and 100 cancels per 10 s per endpoint); the others the
+   * stage's
+   */
+  readonly operationThrottling?: Partial<Record<Operation, GatewayThrottling>>;
+  /**
+   * A resource policy for the REST API (e.g. allow only some source IPs or VPC endpoints).
+   * @default - none
+   */
+  readonly apiResourcePolicy?: PolicyDocument;
 }

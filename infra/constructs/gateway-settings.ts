@@ -62,7 +62,28 @@ export interface ResolvedSettings {
   readonly cloudWatchRole: boolean;
   readonly tracing: boolean;
   readonly webAclArn: string | undefined;
+  /** Reserved concurrency by operation (absent: none). */
+  readonly reservedConcurrency: Partial<Record<Operation, number>>;
+  /** Method throttling by operation (absent: the stage's). */
+  readonly operationThrottling: Partial<
+    Record<Operation, { readonly rateLimit: number; readonly burstLimit: number }>
+  >;
 }
+
+/** Long-running functions get a cap of their own unless the operator says otherwise. */
+const DEFAULT_RESERVED_CONCURRENCY: Partial<Record<Operation, number>> = {
+  stream: 50,
+  runsync: 50,
+  'status-sync': 50,
+};
+
+/** From RunPod's per-endpoint limits: 2 purges and 100 cancels per 10 s. */
+const DEFAULT_OPERATION_THROTTLING: Partial<
+  Record<Operation, { readonly rateLimit: number; readonly burstLimit: number }>
+> = {
+  'purge-queue': { rateLimit: 0.2, burstLimit: 1 },
+  cancel: { rateLimit: 10, burstLimit: 20 },
+};
 
 /** Validates every prop (and the route table's limits) and fills in the defaults. */
 export function resolveSettings(props: RunPodGatewayProps): ResolvedSettings {
@@ -137,7 +158,57 @@ export function resolveSettings(props: RunPodGatewayProps): ResolvedSettings {
     cloudWatchRole: props.cloudWatchRole ?? true,
     tracing: props.tracing ?? false,
     webAclArn: props.webAclArn === undefined ? undefined : checkWebAclArn(props.webAclArn),
+    reservedConcurrency: reservedConcurrencyOf(props.reservedConcurrency ?? {}),
+    operationThrottling: operationThrottlingOf(props.operationThrottling ?? {}),
   };
+}
+
+function reservedConcurrencyOf(
+  given: Partial<Record<string, number | false>>,
+): Partial<Record<Operation, number>> {
+  const resolved: Partial<Record<Operation, number>> = { ...DEFAULT_RESERVED_CONCURRENCY };
+  for (const [operation, value] of Object.entries(given)) {
+    if (!isOperation(operation)) {
+      throw new Error(
+        `reservedConcurrency has an unknown operation "${operation}"; operations are ${OPERATIONS.join(', ')}`,
+      );
+    }
+    if (value === false) delete resolved[operation];
+    else if (value !== undefined) {
+      resolved[operation] = checkInteger(`reservedConcurrency.${operation}`, value, 1, 10_000);
+    }
+  }
+  return resolved;
+}
+
+function operationThrottlingOf(
+  given: Partial<Record<string, { rateLimit?: number; burstLimit?: number }>>,
+): Partial<Record<Operation, { rateLimit: number; burstLimit: number }>> {
+  const resolved: Partial<Record<Operation, { rateLimit: number; burstLimit: number }>> = {
+    ...DEFAULT_OPERATION_THROTTLING,
+  };
+  for (const [operation, value] of Object.entries(given)) {
+    if (!isOperation(operation)) {
+      throw new Error(
+        `operationThrottling has an unknown operation "${operation}"; operations are ${OPERATIONS.join(', ')}`,
+      );
+    }
+    if (value === undefined) continue;
+    const base = resolved[operation] ?? DEFAULT_THROTTLING;
+    resolved[operation] = {
+      rateLimit: checkPositiveNumber(
+        `operationThrottling.${operation}.rateLimit`,
+        value.rateLimit ?? base.rateLimit,
+      ),
+      burstLimit: checkInteger(
+        `operationThrottling.${operation}.burstLimit`,
+        value.burstLimit ?? base.burstLimit,
+        1,
+        Number.MAX_SAFE_INTEGER,
+      ),
+    };
+  }
+  return resolved;
 }
 
 /**

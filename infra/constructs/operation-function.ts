@@ -27,6 +27,8 @@ export interface OperationFunctionProps {
   readonly routingFile: string;
   readonly environment: Readonly<Record<string, string>>;
   readonly memorySize: number;
+  /** Reserved (and so capped) concurrency; none when absent. */
+  readonly reservedConcurrency?: number | undefined;
   readonly logRetention: RetentionDays;
   readonly tracing: boolean;
   /** Every secret the function reads; it may read nothing else. */
@@ -97,6 +99,9 @@ export class OperationFunction extends Construct {
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize,
+      ...(props.reservedConcurrency === undefined
+        ? {}
+        : { reservedConcurrentExecutions: props.reservedConcurrency }),
       timeout: Duration.seconds(route.functionTimeoutSeconds),
       role,
       logGroup: this.logGroup,

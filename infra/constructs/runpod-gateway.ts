@@ -6,14 +6,18 @@ import {
   EndpointType,
   LambdaIntegration,
   LogGroupLogDestination,
+  type MethodDeploymentOptions,
   ResponseTransferMode,
   RestApi,
 } from 'aws-cdk-lib/aws-apigateway';
 import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { Alias } from 'aws-cdk-lib/aws-kms';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { type ILogGroup, LogGroup } from 'aws-cdk-lib/aws-logs';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { upstreamTimeoutVariable } from '../../functions/config/settings.ts';
@@ -76,6 +80,8 @@ export class RunPodGateway extends Construct {
   readonly url: string;
   /** CloudWatch alarms, without actions: add yours (`alarm.addAlarmAction(...)`). */
   readonly alarms: readonly Alarm[];
+  /** The SNS topic the alarms notify (unless `alarmTopic: false`). */
+  readonly alarmTopic: ITopic | undefined;
   /** Where API Gateway writes the JSON access logs. */
   readonly accessLogGroup: ILogGroup;
   /** The validated routing config bundled into the functions. */
@@ -135,6 +141,7 @@ export class RunPodGateway extends Construct {
           routingFile,
           environment,
           memorySize: settings.memorySize,
+          reservedConcurrency: settings.reservedConcurrency[route.operation],
           logRetention: settings.logRetention,
           tracing: settings.tracing,
           secrets,
@@ -166,7 +173,9 @@ export class RunPodGateway extends Construct {
         tracingEnabled: settings.tracing,
         throttlingRateLimit: settings.throttling.rateLimit,
         throttlingBurstLimit: settings.throttling.burstLimit,
+        methodOptions: methodThrottlingOf(settings.operationThrottling),
       },
+      ...(props.apiResourcePolicy ? { policy: props.apiResourcePolicy } : {}),
     });
     this.addRoutes();
     addProblemResponses(this.api);
@@ -191,6 +200,19 @@ export class RunPodGateway extends Construct {
       api: this.api,
       stageName: settings.stageName,
       functions: this.functions,
+    });
+    this.alarmTopic =
+      props.alarmTopic === false ? undefined : (props.alarmTopic ?? this.createAlarmTopic());
+    for (const alarm of this.alarms) {
+      if (this.alarmTopic) alarm.addAlarmAction(new SnsAction(this.alarmTopic));
+    }
+  }
+
+  private createAlarmTopic(): ITopic {
+    return new Topic(this, 'AlarmTopic', {
+      displayName: 'RunPod gateway alarms',
+      enforceSSL: true,
+      masterKey: Alias.fromAliasName(this, 'AlarmTopicKey', 'alias/aws/sns'),
     });
   }
 
@@ -286,4 +308,22 @@ function accessLogFormat(): AccessLogFormat {
       integrationError: AccessLogField.contextIntegrationErrorMessage(),
     }),
   );
+}
+
+/** API Gateway's per-method throttling (`/<resource path>/<METHOD>`) of the operations given. */
+function methodThrottlingOf(
+  throttling: Partial<Record<Operation, { rateLimit: number; burstLimit: number }>>,
+): Record<string, MethodDeploymentOptions> {
+  const options: Record<string, MethodDeploymentOptions> = {};
+  for (const route of ROUTES) {
+    const limits = throttling[route.operation];
+    if (!limits) continue;
+    for (const method of route.methods) {
+      options[`${API_PREFIX}${route.path}/${method}`] = {
+        throttlingRateLimit: limits.rateLimit,
+        throttlingBurstLimit: limits.burstLimit,
+      };
+    }
+  }
+  return options;
 }

@@ -41,6 +41,7 @@ describe('cdk-nag AwsSolutions', () => {
       },
     ],
     ['no CloudWatch role', { cloudWatchRole: false }],
+    ['no alarm topic', { alarmTopic: false }],
   ])('reports no unacknowledged finding with %s', (_name, props) => {
     expect(violationsOf(props)).toEqual([]);
   });

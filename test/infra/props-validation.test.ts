@@ -110,6 +110,21 @@ describe('RunPodGateway refuses invalid props', () => {
       { webAclArn: 'arn:aws:wafv2:us-east-1:123456789012:global/webacl/x/y' },
       /webAclArn must be a regional WAFv2 web ACL ARN/,
     ],
+    [
+      'a reserved concurrency of zero (which would switch the function off)',
+      { reservedConcurrency: { stream: 0 } },
+      /reservedConcurrency\.stream must be an integer from 1 to 10000, got 0/,
+    ],
+    [
+      'reserved concurrency for an operation that does not exist',
+      { reservedConcurrency: loose({ streaming: 5 }) },
+      /reservedConcurrency has an unknown operation "streaming"/,
+    ],
+    [
+      'a negative per-operation rate',
+      { operationThrottling: { run: { rateLimit: -1 } } },
+      /operationThrottling\.run\.rateLimit must be/,
+    ],
   ];
 
   it.each(cases)('%s', (_name, props, message) => {

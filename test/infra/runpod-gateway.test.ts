@@ -1,5 +1,6 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AnyPrincipal, Effect, PolicyDocument, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +9,7 @@ import { ERROR_CODES } from '../../functions/http/error-codes.ts';
 import {
   API_PREFIX,
   BUFFERED_INTEGRATION_TIMEOUT_SECONDS,
+  type Operation,
   ROUTES,
   routeFor,
 } from '../../functions/routes.ts';
@@ -63,8 +65,47 @@ describe('RunPodGateway with default props', () => {
         Timeout: route.functionTimeoutSeconds,
         LoggingConfig: { LogFormat: 'JSON' },
       });
-      expect(properties).not.toHaveProperty('ReservedConcurrentExecutions');
+      // The long-running functions are capped; the others share the account's pool.
+      const capped = ['stream', 'runsync', 'status-sync'].includes(route.operation);
+      expect(properties?.ReservedConcurrentExecutions).toBe(capped ? 50 : undefined);
     }
+  });
+
+  it('attaches a resource policy to the REST API when given one', () => {
+    const policy = new PolicyDocument({
+      statements: [
+        new PolicyStatement({
+          effect: Effect.DENY,
+          principals: [new AnyPrincipal()],
+          actions: ['execute-api:Invoke'],
+          resources: ['execute-api:/*'],
+          conditions: { NotIpAddress: { 'aws:SourceIp': ['203.0.113.0/24'] } },
+        }),
+      ],
+    });
+
+    const { template } = synthGateway({ apiResourcePolicy: policy });
+
+    template.hasResourceProperties('AWS::ApiGateway::RestApi', {
+      Policy: Match.objectLike({
+        Statement: [Match.objectLike({ Effect: 'Deny', Action: 'execute-api:Invoke' })],
+      }),
+    });
+  });
+
+  it('takes reserved concurrency per operation from a prop, false removing a cap', () => {
+    const { template, stack, gateway } = synthGateway({
+      reservedConcurrency: { stream: 5, runsync: false, health: 3 },
+    });
+    const concurrencyOf = (operation: Operation) =>
+      template.findResources('AWS::Lambda::Function')[
+        logicalIdOf(stack, gateway.functions[operation])
+      ]?.Properties.ReservedConcurrentExecutions;
+
+    expect(concurrencyOf('stream')).toBe(5);
+    expect(concurrencyOf('runsync')).toBeUndefined();
+    expect(concurrencyOf('status-sync')).toBe(50);
+    expect(concurrencyOf('health')).toBe(3);
   });
 
   it('creates a regional REST API', () => {
@@ -364,7 +405,7 @@ describe('RunPodGateway with default props', () => {
 
   it('throttles the stage and logs execution errors without data tracing', () => {
     fixture.template.hasResourceProperties('AWS::ApiGateway::Stage', {
-      MethodSettings: [
+      MethodSettings: Match.arrayWith([
         {
           HttpMethod: '*',
           ResourcePath: '/*',
@@ -374,8 +415,26 @@ describe('RunPodGateway with default props', () => {
           DataTraceEnabled: false,
           MetricsEnabled: true,
         },
-      ],
+      ]),
       TracingEnabled: false,
+    });
+  });
+
+  it('throttles purge-queue and cancel below the stage, from RunPod\u2019s per-endpoint limits', () => {
+    const settings = Object.values(fixture.template.findResources('AWS::ApiGateway::Stage'))[0]
+      ?.Properties.MethodSettings as Record<string, unknown>[];
+    const of = (path: string, method: string) =>
+      settings.find(
+        (setting) => setting.HttpMethod === method && String(setting.ResourcePath).endsWith(path),
+      );
+
+    expect(of('purge-queue', 'POST')).toMatchObject({
+      ThrottlingRateLimit: 0.2,
+      ThrottlingBurstLimit: 1,
+    });
+    expect(of('cancel~1{jobId}', 'POST')).toMatchObject({
+      ThrottlingRateLimit: 10,
+      ThrottlingBurstLimit: 20,
     });
   });
 
@@ -399,7 +458,19 @@ describe('RunPodGateway with default props', () => {
     });
   });
 
-  it('creates the documented alarms without actions', () => {
+  it('notifies an encrypted, TLS-only SNS topic from every alarm', () => {
+    const topicId = logicalIdOf(fixture.stack, fixture.gateway.alarmTopic as never);
+    fixture.template.hasResourceProperties('AWS::SNS::Topic', {
+      KmsMasterKeyId: Match.anyValue(),
+    });
+    fixture.template.hasResourceProperties('AWS::SNS::TopicPolicy', Match.anyValue());
+    for (const alarm of Object.values(fixture.template.findResources('AWS::CloudWatch::Alarm'))) {
+      expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
+    }
+  });
+
+  it('creates the documented alarms without actions when alarmTopic is false', () => {
+    const fixture = synthGateway({ alarmTopic: false });
     // 8 × (Errors, Throttles) + API 5XX + p99 latency of each buffered route method.
     const buffered = ROUTES.filter((route) => !route.streaming).flatMap((route) => route.methods);
     expect(fixture.gateway.alarms).toHaveLength(ROUTES.length * 2 + 1 + buffered.length);
@@ -473,13 +544,14 @@ describe('RunPodGateway with props', () => {
     template.hasResourceProperties('AWS::ApiGateway::Stage', {
       StageName: 'live',
       TracingEnabled: true,
-      MethodSettings: [
+      MethodSettings: Match.arrayWith([
         Match.objectLike({
+          ResourcePath: '/*',
           ThrottlingRateLimit: 25,
           ThrottlingBurstLimit: 50,
           LoggingLevel: 'INFO',
         }),
-      ],
+      ]),
     });
     for (const logGroup of Object.values(template.findResources('AWS::Logs::LogGroup'))) {
       expect(logGroup.Properties.RetentionInDays).toBe(7);
