@@ -88,7 +88,9 @@ async function serve(
 ): Promise<void> {
   const url = requestTargetOf(request.url ?? '');
   if (!url) {
-    request.resume();
+    // Read the body to its end before answering: an answer sent while a body is still arriving
+    // makes Node close the connection, and a client's next request on it fails (seen by fuzzing).
+    await readBody(request);
     return problem(
       response,
       'invalid_request',
@@ -98,7 +100,7 @@ async function serve(
   }
   const found = matchRoute(routes, request.method ?? 'GET', url.pathname);
   if (!found) {
-    request.resume();
+    await readBody(request);
     return problem(
       response,
       'not_found',
@@ -180,28 +182,32 @@ function matchRoute(
   return undefined;
 }
 
-/** The body, or undefined once it passes API Gateway's hard limit (the rest is discarded). */
-async function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
+/**
+ * The body, read to its end; undefined when it passes API Gateway's hard limit (the rest is read
+ * and dropped, not kept, so the client still gets its 413 on an intact connection).
+ */
+function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
   // Most reads (status, stream, health) carry no body: skip the stream machinery for them.
   if (
     request.headers['content-length'] === undefined &&
     request.headers['transfer-encoding'] === undefined
   ) {
     request.resume();
-    return EMPTY_BODY;
+    return Promise.resolve(EMPTY_BODY);
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    const buffer = chunk as Buffer;
-    size += buffer.length;
-    if (size > API_GATEWAY_MAX_BODY_BYTES) {
-      request.resume();
-      return undefined;
-    }
-    chunks.push(buffer);
-  }
-  return Buffer.concat(chunks);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= API_GATEWAY_MAX_BODY_BYTES) chunks.push(chunk);
+      else chunks.length = 0;
+    });
+    request.once('end', () =>
+      resolve(size > API_GATEWAY_MAX_BODY_BYTES ? undefined : Buffer.concat(chunks, size)),
+    );
+    request.once('error', reject);
+  });
 }
 
 function lambdaContextOf(operation: Operation, event: APIGatewayProxyEvent) {
