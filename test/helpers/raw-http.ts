@@ -18,8 +18,28 @@ export function rawRequest(
   url: string,
   init: { method?: string; headers?: Record<string, string>; body?: string } = {},
 ): Promise<RawAnswer> {
+  const { origin, pathname, search } = new URL(url);
+  return rawTargetRequest(origin, `${pathname}${search}`, init);
+}
+
+/**
+ * The same with the request target exactly as given (`new URL` would fold `..` and re-encode):
+ * for what API Gateway would see from a client that sends odd targets.
+ */
+export function rawTargetRequest(
+  origin: string,
+  target: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<RawAnswer> {
+  const { hostname, port } = new URL(origin);
   return new Promise((resolve, reject) => {
-    const outgoing = request(url, { method: init.method ?? 'GET', headers: init.headers ?? {} });
+    const outgoing = request({
+      hostname,
+      port,
+      path: target,
+      method: init.method ?? 'GET',
+      headers: init.headers ?? {},
+    });
     outgoing.on('error', reject);
     outgoing.on('response', (response) => {
       const parts: Buffer[] = [];

@@ -1,8 +1,8 @@
-import { request as httpRequest } from 'node:http';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES } from '../../functions/routes.ts';
 import { type GatewayFixture, startGatewayFixture } from '../helpers/local-gateway-fixture.ts';
+import { rawTargetRequest } from '../helpers/raw-http.ts';
 
 /**
  * Property-based fuzzing of every route through `npm start`'s runtime against the simulator:
@@ -32,36 +32,22 @@ interface FuzzRequest {
 /**
  * Sends the request exactly as built, on the default agent's kept-alive connections as real
  * clients do (one request's mishandled body must not break the next request's connection);
- * resolves with the status, or 0 when the client could not send it.
+ * resolves with the status, or 0 when Node refused to send it (a request line or header it
+ * cannot write: nothing reached the gateway).
  */
-function send(request: FuzzRequest): Promise<number> {
-  const { hostname, port } = new URL(fixture.base);
-  return new Promise((resolve, reject) => {
-    let outgoing: ReturnType<typeof httpRequest>;
-    try {
-      outgoing = httpRequest(
-        {
-          hostname,
-          port,
-          path: request.path,
-          method: request.method,
-          headers: request.headers,
-        },
-        (response) => {
-          response.resume();
-          response.on('end', () => resolve(response.statusCode ?? 0));
-          response.on('error', reject);
-        },
-      );
-    } catch {
-      // Node refused the request line or a header before sending: nothing reached the gateway.
-      resolve(0);
-      return;
-    }
-    outgoing.setTimeout(15_000, () => outgoing.destroy(new Error(`no answer to ${request.path}`)));
-    outgoing.on('error', reject);
-    outgoing.end(request.body);
-  });
+async function send(request: FuzzRequest): Promise<number> {
+  try {
+    return (
+      await rawTargetRequest(new URL(fixture.base).origin, request.path, {
+        method: request.method,
+        headers: request.headers,
+        ...(request.body === undefined ? {} : { body: request.body }),
+      })
+    ).status;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code?.startsWith('ERR_')) return 0;
+    throw error;
+  }
 }
 
 const printable = fc.string({ unit: 'binary-ascii', maxLength: 40 });

@@ -1,4 +1,3 @@
-import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   authHeaders,
@@ -6,6 +5,7 @@ import {
   startGatewayFixture,
   waitForTerminal,
 } from '../helpers/local-gateway-fixture.ts';
+import { rawTargetRequest } from '../helpers/raw-http.ts';
 
 let fixture: GatewayFixture;
 
@@ -287,31 +287,13 @@ describe('hostile input', () => {
 });
 
 describe('request targets, routed as API Gateway routes them', () => {
-  /** A request with the target exactly as given (no client-side normalization). */
-  function requestTarget(
+  async function requestTarget(
     target: string,
   ): Promise<{ status: number; body: Record<string, unknown> }> {
-    const { hostname, port } = new URL(fixture.base);
-    return new Promise((resolve, reject) => {
-      const outgoing = httpRequest(
-        { hostname, port, path: target, headers: authHeaders(fixture.token) },
-        (response) => {
-          let text = '';
-          response.setEncoding('utf8');
-          response.on('data', (chunk: string) => {
-            text += chunk;
-          });
-          response.on('end', () =>
-            resolve({
-              status: response.statusCode ?? 0,
-              body: JSON.parse(text) as Record<string, unknown>,
-            }),
-          );
-        },
-      );
-      outgoing.on('error', reject);
-      outgoing.end();
+    const answer = await rawTargetRequest(new URL(fixture.base).origin, target, {
+      headers: authHeaders(fixture.token),
     });
+    return { status: answer.status, body: answer.json as Record<string, unknown> };
   }
 
   it.each([
