@@ -438,7 +438,7 @@ describe('RunPodGateway with default props', () => {
     });
   });
 
-  it('gives every log group (8 functions + access logs) a one-month retention', () => {
+  it('gives every log group (one per function + access logs) a one-month retention', () => {
     const logGroups = Object.values(fixture.template.findResources('AWS::Logs::LogGroup'));
     expect(logGroups).toHaveLength(ROUTES.length + 1);
     for (const logGroup of logGroups) {
@@ -471,7 +471,7 @@ describe('RunPodGateway with default props', () => {
 
   it('creates the documented alarms without actions when alarmTopic is false', () => {
     const fixture = synthGateway({ alarmTopic: false });
-    // 8 × (Errors, Throttles) + API 5XX + p99 latency of each buffered route method.
+    // (Errors, Throttles) per function + API 5XX + p99 latency of each buffered route method.
     const buffered = ROUTES.filter((route) => !route.streaming).flatMap((route) => route.methods);
     expect(fixture.gateway.alarms).toHaveLength(ROUTES.length * 2 + 1 + buffered.length);
     fixture.template.resourceCountIs('AWS::CloudWatch::Alarm', fixture.gateway.alarms.length);
