@@ -23,6 +23,7 @@ export const BUDGETS = {
   streamLagP99Ms: 250,
   streamPollsPerChunk: 1.1,
   streamIdlePollsPer5s: 1,
+  streamNoHoldPollsPerSecond: 5,
 } as const;
 
 export interface MachineInfo {
@@ -200,6 +201,15 @@ export function evaluateBudgets(results: BenchSections): BudgetCheck[] {
       `${idle.pollsPer5s} per 5 s (${idle.streamPolls} in ${idle.windowSeconds} s)`,
       idle.pollsPer5s <= BUDGETS.streamIdlePollsPer5s,
     );
+    const noHold = results.streaming.noHold;
+    if (noHold) {
+      add(
+        'stream.noHoldPolls',
+        `≤ ${BUDGETS.streamNoHoldPollsPerSecond} upstream /stream calls per second for one client when the upstream ignores wait`,
+        `${noHold.pollsPerSecond} per s (${noHold.streamPolls} in ${noHold.windowSeconds} s)`,
+        noHold.pollsPerSecond <= BUDGETS.streamNoHoldPollsPerSecond,
+      );
+    }
   }
   return checks;
 }

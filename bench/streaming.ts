@@ -48,6 +48,15 @@ export interface StreamScenarioResult {
 
 export interface StreamingResult {
   readonly scenarios: readonly StreamScenarioResult[];
+  /**
+   * One SSE client on a queued job against an upstream that answers every empty `/stream` poll at
+   * once (ignoring `wait`): the upstream calls the relay makes per second.
+   */
+  readonly noHold?: {
+    readonly windowSeconds: number;
+    readonly streamPolls: number;
+    readonly pollsPerSecond: number;
+  };
   readonly idle: {
     readonly windowSeconds: number;
     readonly streamPolls: number;
@@ -92,12 +101,18 @@ interface ReadOutcome {
   readonly arrivals: readonly ChunkArrival[];
 }
 
+/** How long the no-hold case is watched (the relay's backoff reaches its 2 s ceiling in ~3 s). */
+const NO_HOLD_WINDOW_SECONDS = 10;
+
 export async function measureStreaming(options: StreamingOptions): Promise<StreamingResult> {
   const processes: ServerProcess[] = [];
   try {
     const busy = await startPair('busy', processes);
     const idlePair = await startPair('idle', processes);
     const idle = measureIdle(idlePair, options.idleWindowSeconds);
+    // The same idle job against an upstream that answers every empty poll at once.
+    const noHoldPair = await startPair('nohold', processes, { SIM_IGNORE_STREAM_WAIT: '1' });
+    const noHold = measureIdle(noHoldPair, NO_HOLD_WINDOW_SECONDS);
     const scenarios: StreamScenarioResult[] = [];
     for (const scenario of options.scenarios) {
       // Unmeasured warm-up of both paths.
@@ -142,16 +157,34 @@ export async function measureStreaming(options: StreamingOptions): Promise<Strea
     options.log(
       `  stream idle: ${idleResult.streamPolls} polls in ${idleResult.windowSeconds} s → ${idleResult.pollsPer5s} per 5 s`,
     );
-    return { scenarios, idle: idleResult };
+    const noHoldResult = await noHold;
+    const noHoldPerSecond = round(noHoldResult.streamPolls / noHoldResult.windowSeconds, 2);
+    options.log(
+      `  stream against an upstream that ignores wait: ${noHoldResult.streamPolls} polls in ${noHoldResult.windowSeconds} s → ${noHoldPerSecond} per s`,
+    );
+    return {
+      scenarios,
+      idle: idleResult,
+      noHold: {
+        windowSeconds: noHoldResult.windowSeconds,
+        streamPolls: noHoldResult.streamPolls,
+        pollsPerSecond: noHoldPerSecond,
+      },
+    };
   } finally {
     for (const started of processes.reverse()) await started.stop();
   }
 }
 
-async function startPair(name: string, processes: ServerProcess[]): Promise<Pair> {
+async function startPair(
+  name: string,
+  processes: ServerProcess[],
+  simulatorEnv: Readonly<Record<string, string>> = {},
+): Promise<Pair> {
   const keys = await localBenchKeys(`stream-${name}`);
   const simulator = await startSimulatorProcess(`stream-${name}-simulator`, keys.simKey, {
     SIM_WORKERS: '64',
+    ...simulatorEnv,
   });
   processes.push(simulator);
   const gateway = await startServerProcess({

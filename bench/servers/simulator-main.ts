@@ -8,6 +8,10 @@ import { startSimulator } from '../../local/simulator/index.ts';
 const simulator = await startSimulator({
   apiKey: process.env.SIM_API_KEY ?? 'sim-key',
   ...(process.env.SIM_WORKERS ? { workers: Number(process.env.SIM_WORKERS) } : {}),
+  // A faulty upstream: empty /stream polls answered at once, whatever `wait` asks.
+  ...(process.env.SIM_IGNORE_STREAM_WAIT === '1'
+    ? { ignoreStreamWait: true, streamHoldMs: 0 }
+    : {}),
 });
 process.on('message', (message: { id: number; type: string }) => {
   if (message.type === 'stats') process.send?.({ id: message.id, stats: simulator.stats() });

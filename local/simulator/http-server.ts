@@ -72,6 +72,8 @@ export interface SimulatorServerOptions {
   /** When set, the only endpoint ids that exist. */
   readonly endpointIds: ReadonlySet<string> | undefined;
   readonly streamHoldMs: number;
+  /** Hold every empty `/stream` poll `streamHoldMs`, whatever `?wait=` asks (a faulty upstream). */
+  readonly ignoreStreamWait: boolean;
   /** Hold of `/runsync` and `/status-sync` without `?wait=`. */
   readonly syncWaitMs: number;
   readonly log: (line: string) => void;
@@ -102,7 +104,17 @@ function ttlParam(url: URL): number | undefined {
 }
 
 export function createSimulatorServer(options: SimulatorServerOptions): Server {
-  const { engine, timers, stats, apiKey, endpointIds, streamHoldMs, syncWaitMs, log } = options;
+  const {
+    engine,
+    timers,
+    stats,
+    apiKey,
+    endpointIds,
+    streamHoldMs,
+    ignoreStreamWait,
+    syncWaitMs,
+    log,
+  } = options;
 
   /**
    * Resolves once `isReady()` holds after a change to the job, after `waitMs`, or when the client
@@ -197,9 +209,10 @@ export function createSimulatorServer(options: SimulatorServerOptions): Server {
       const job = findJob(context);
       if (job === undefined) return;
       const { response } = context;
-      const waitMs = context.url.searchParams.has('wait')
-        ? waitParam(context.url, streamHoldMs)
-        : streamHoldMs;
+      const waitMs =
+        !ignoreStreamWait && context.url.searchParams.has('wait')
+          ? waitParam(context.url, streamHoldMs)
+          : streamHoldMs;
       const deadline = performance.now() + waitMs;
       const hasNews = (): boolean => job.unreadChunks.length > 0 || isTerminal(job.status);
       let timedOut = false;

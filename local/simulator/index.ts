@@ -39,6 +39,12 @@ export interface SimulatorOptions {
    * @default 90000
    */
   readonly syncWaitMs?: number;
+  /**
+   * Behave like a faulty upstream that ignores `/stream`'s `?wait=`: every empty poll is held
+   * `streamHoldMs` (0: answered at once). For testing what the gateway does with one.
+   * @default false
+   */
+  readonly ignoreStreamWait?: boolean;
   /** Gaps between webhook attempts; one attempt more than entries. @default [5000, 15000] */
   readonly webhookRetryDelaysMs?: readonly number[];
   /** Receives one line per request and per notable event. @default - silent */
@@ -93,6 +99,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     endpointIds: options.endpointIds === undefined ? undefined : new Set(options.endpointIds),
     streamHoldMs: options.streamHoldMs ?? DEFAULT_STREAM_HOLD_MS,
     syncWaitMs: options.syncWaitMs ?? DEFAULT_SYNC_WAIT_MS,
+    ignoreStreamWait: options.ignoreStreamWait ?? false,
     log,
   });
 

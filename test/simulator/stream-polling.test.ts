@@ -157,3 +157,16 @@ describe('/stream and cancellation', () => {
     expect(delivered).toBeLessThan(1_000);
   });
 });
+
+describe('a faulty upstream (ignoreStreamWait)', () => {
+  it('answers an empty poll at once, whatever ?wait= asks', async () => {
+    const client = await startTestSimulator({ ignoreStreamWait: true, streamHoldMs: 0 });
+    const id = await client.submit({ sim: { queueMs: 60_000 } });
+
+    const started = performance.now();
+    const response = await client.call(`/stream/${id}?wait=5000`);
+
+    expect(performance.now() - started).toBeLessThan(500);
+    expect(response.body).toEqual({ status: 'IN_QUEUE', stream: [] });
+  });
+});
