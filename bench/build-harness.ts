@@ -11,6 +11,7 @@ import { OUT_DIR, PROJECT_ROOT } from './processes.ts';
 export interface BuiltHarness {
   readonly coldHarness: string;
   readonly warmHarness: string;
+  readonly bodyHarness: string;
   /** Directory of the floor baseline function (`index.mjs`), used like an asset directory. */
   readonly baselineDir: string;
   /** The same floor with Node's own HTTP client instead of `fetch` (informational). */
@@ -24,6 +25,7 @@ export async function buildHarness(): Promise<BuiltHarness> {
     entryPoints: {
       'cold-harness': join(PROJECT_ROOT, 'bench/harness/cold-harness.ts'),
       'warm-harness': join(PROJECT_ROOT, 'bench/harness/warm-harness.ts'),
+      'body-harness': join(PROJECT_ROOT, 'bench/harness/body-harness.ts'),
     },
     outdir: harnessDir,
     outExtension: { '.js': '.mjs' },
@@ -44,6 +46,7 @@ export async function buildHarness(): Promise<BuiltHarness> {
   return {
     coldHarness: join(harnessDir, 'cold-harness.mjs'),
     warmHarness: join(harnessDir, 'warm-harness.mjs'),
+    bodyHarness: join(harnessDir, 'body-harness.mjs'),
     baselineDir,
     nodeHttpBaselineDir,
   };

@@ -3,6 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname } from 'node:path';
 import { OPERATIONS, type Operation, routeFor } from '../functions/routes.ts';
+import type { BodiesResult } from './bodies.ts';
 import type { BundleSizeResult } from './bundle-size.ts';
 import type { ColdRunner, ColdStartResult, ColdVariant } from './cold-start.ts';
 import { COMPARE_SUFFIX } from './compare.ts';
@@ -24,6 +25,10 @@ export const BUDGETS = {
   streamPollsPerChunk: 1.1,
   streamIdlePollsPer5s: 1,
   streamNoHoldPollsPerSecond: 5,
+  /** The worst-shaped body may cost at most this many times a plain body of the same size. */
+  bodyCpuRatio: 10,
+  /** …and its peak RSS must stay under this share of the function's memory. */
+  bodyRssShareOfMemory: 0.8,
 } as const;
 
 export interface MachineInfo {
@@ -53,6 +58,7 @@ export interface BenchResults {
   readonly bundleSize?: BundleSizeResult;
   readonly coldStart?: ColdStartResult;
   readonly warmOverhead?: WarmOverheadResult;
+  readonly bodies?: BodiesResult;
   readonly localE2e?: LocalE2eResult;
   readonly streaming?: StreamingResult;
 }
@@ -157,6 +163,23 @@ export function evaluateBudgets(results: BenchSections): BudgetCheck[] {
         wrong.length === 0,
       );
     }
+  }
+  if (results.bodies) {
+    const { plain, manyKeys, memoryMb } = results.bodies;
+    const ratio = round(manyKeys.cpuMs / Math.max(plain.cpuMs, 0.1), 2);
+    add(
+      'bodies.cpu',
+      `worst-shaped 5 MiB body ≤ ${BUDGETS.bodyCpuRatio}× a plain one's CPU (run)`,
+      `${manyKeys.keys} keys: ${manyKeys.cpuMs} ms vs plain ${plain.cpuMs} ms (${ratio}×)`,
+      ratio <= BUDGETS.bodyCpuRatio,
+    );
+    const worstRss = Math.max(plain.peakRssMb, manyKeys.peakRssMb);
+    add(
+      'bodies.rss',
+      `peak RSS of either 5 MiB body ≤ ${BUDGETS.bodyRssShareOfMemory * 100} % of the function's ${memoryMb} MB`,
+      `plain ${plain.peakRssMb} MB, ${manyKeys.keys} keys ${manyKeys.peakRssMb} MB`,
+      worstRss <= memoryMb * BUDGETS.bodyRssShareOfMemory,
+    );
   }
   const separate = results.localE2e?.setups.separate;
   for (const row of separate?.concurrency ?? []) {

@@ -2,6 +2,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { OPERATIONS, type Operation } from '../functions/routes.ts';
+import { measureBodies } from './bodies.ts';
 import { buildHarness } from './build-harness.ts';
 import { measureBundleSizes } from './bundle-size.ts';
 import { type ColdRunner, measureColdStarts } from './cold-start.ts';
@@ -32,9 +33,9 @@ import { measureWarmOverhead } from './warm-overhead.ts';
  * side. A full run writes bench/results.json; `--quick` (a ~1-minute smoke run), `--only`,
  * `--ops` and `--compare` write under bench/out/ unless `--out` says otherwise.
  */
-const SECTIONS = ['bundle', 'cold', 'warm', 'e2e', 'stream', 'profile'] as const;
+const SECTIONS = ['bundle', 'cold', 'warm', 'bodies', 'e2e', 'stream', 'profile'] as const;
 type Section = (typeof SECTIONS)[number];
-const DEFAULT_SECTIONS: readonly Section[] = ['bundle', 'cold', 'warm', 'e2e', 'stream'];
+const DEFAULT_SECTIONS: readonly Section[] = ['bundle', 'cold', 'warm', 'bodies', 'e2e', 'stream'];
 
 const { values } = parseArgs({
   options: {
@@ -104,10 +105,10 @@ log(
 
 let synthesis: Synthesis | undefined;
 const needsSynth = sections.some((section) =>
-  ['bundle', 'cold', 'warm', 'profile'].includes(section),
+  ['bundle', 'cold', 'warm', 'bodies', 'profile'].includes(section),
 );
 if (needsSynth) synthesis = await synthesize({ fresh: values['fresh-synth'], log });
-const harness = sections.some((section) => ['cold', 'warm', 'profile'].includes(section))
+const harness = sections.some((section) => ['cold', 'warm', 'bodies', 'profile'].includes(section))
   ? await buildHarness()
   : undefined;
 const functions = synthesis
@@ -151,6 +152,8 @@ for (const section of sections) {
       logLevels: quick ? [undefined] : [undefined, 'ERROR'],
       log,
     });
+  } else if (section === 'bodies' && synthesis && harness) {
+    results.bodies = await measureBodies({ synthesis, harness, repetitions: quick ? 1 : 3, log });
   } else if (section === 'e2e') {
     results.localE2e = await measureLocalE2e({
       // Many short paired runs rather than a few long ones: neighbours on a shared machine move

@@ -3,6 +3,7 @@ import { GatewayError } from '../http/gateway-error.ts';
 import { surfaceOf } from '../routing/resolve-endpoint.ts';
 import type { GatewayRuntime } from '../runtime/gateway-runtime.ts';
 import { describeIssues } from '../validation/describe-issues.ts';
+import { submissionForValidation } from '../validation/json-scan.ts';
 import { jobPathSchema } from '../validation/request-schemas.ts';
 import type { GatewayMiddleware } from './request-state.ts';
 
@@ -46,7 +47,8 @@ export function validateRequest(
       const text = bodyTextOf(event.body, event.isBase64Encoded, limit);
       let json: unknown;
       try {
-        json = JSON.parse(text);
+        // `input` is checked, not built: the raw text is what RunPod gets (json-scan.ts).
+        json = submissionForValidation(text);
       } catch {
         throw new GatewayError('invalid_json', 'The request body must be a JSON object');
       }
