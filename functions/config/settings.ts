@@ -23,6 +23,13 @@ export interface Settings {
   readonly streamMaxDurationMs: number;
   readonly streamKeepAliveMs: number;
   readonly streamPollWaitMs: number;
+  /**
+   * Whether the stream route journals what it drains (`STREAM_JOURNAL`, `on` by default, `off`
+   * to relay RunPod's stream alone, as before the journal).
+   */
+  readonly streamJournal: boolean;
+  /** How long a stream relay's lease lasts unrenewed (`STREAM_LEASE_MS`): a dead relay's takeover delay. */
+  readonly streamLeaseMs: number;
   /** The job ledger's DynamoDB table (`LEDGER_TABLE`); set for the operations that use it. */
   readonly ledgerTableName: string | undefined;
   /** A DynamoDB-compatible endpoint (`DYNAMODB_ENDPOINT`; the local runtime's engine), else AWS's. */
@@ -36,6 +43,8 @@ export const DEFAULT_SECRETS_MAX_AGE_MS = 5 * 60_000;
 export const DEFAULT_STREAM_KEEPALIVE_MS = 15_000;
 /** RunPod's own default hold of an empty /stream poll. */
 export const DEFAULT_STREAM_POLL_WAIT_MS = 10_000;
+/** At least two held polls of RunPod's default wait, with a margin. */
+export const DEFAULT_STREAM_LEASE_MS = 30_000;
 
 /** Environment variable naming an operation's upstream timeout, e.g. UPSTREAM_TIMEOUT_MS_PURGE_QUEUE. */
 export function upstreamTimeoutVariable(operation: Operation): string {
@@ -50,6 +59,14 @@ function positiveInteger(env: NodeJS.ProcessEnv, name: string, fallback: number)
     throw new Error(`${name} must be a positive integer, got "${raw}"`);
   }
   return value;
+}
+
+function onOff(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'on') return true;
+  if (raw === 'off') return false;
+  throw new Error(`${name} must be "on" or "off", got "${raw}"`);
 }
 
 function baseUrl(raw: string | undefined): string {
@@ -94,6 +111,8 @@ export function readSettings(operation: Operation, env: NodeJS.ProcessEnv = proc
     ),
     streamKeepAliveMs: positiveInteger(env, 'STREAM_KEEPALIVE_MS', DEFAULT_STREAM_KEEPALIVE_MS),
     streamPollWaitMs: positiveInteger(env, 'STREAM_POLL_WAIT_MS', DEFAULT_STREAM_POLL_WAIT_MS),
+    streamJournal: onOff(env, 'STREAM_JOURNAL', true),
+    streamLeaseMs: positiveInteger(env, 'STREAM_LEASE_MS', DEFAULT_STREAM_LEASE_MS),
     // An operation that keeps or checks job ownership must not run without its ledger.
     ledgerTableName: route.ledger === 'none' ? undefined : required(env, 'LEDGER_TABLE'),
     dynamoDbEndpoint: optionalUrl(env, 'DYNAMODB_ENDPOINT'),

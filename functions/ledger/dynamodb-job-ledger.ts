@@ -18,7 +18,8 @@ type Item = Record<string, AttributeValue>;
 /** Never written: read once per cold start to set the client up (see `warm`). */
 const WARM_UP_KEY = `${IDEMPOTENCY_KEY_PREFIX}warm-up`;
 
-interface DynamoDbAccess {
+/** The table's client and the SDK module it came from (for its command and error classes). */
+export interface DynamoDbAccess {
   readonly client: DynamoDBClient;
   readonly sdk: typeof import('@aws-sdk/client-dynamodb');
 }
@@ -59,6 +60,11 @@ export class DynamoDbJobLedger implements JobLedger {
   /** The ledger's client, for others that keep items in its table (idempotency records). */
   async client(): Promise<DynamoDBClient> {
     return (await this.#accessed()).client;
+  }
+
+  /** The ledger's client and SDK, for others that keep items in its table (the stream journal). */
+  access(): Promise<DynamoDbAccess> {
+    return this.#accessed();
   }
 
   #accessed(): Promise<DynamoDbAccess> {

@@ -3,7 +3,11 @@
  * One table per deployment; every item is addressed by its partition key alone.
  */
 export const LEDGER_TABLE = {
-  /** Partition key (string): `job#<jobId>` for job records, `idempotency#…` for idempotency records. */
+  /**
+   * Partition key (string): `job#<jobId>` for job records, `idempotency#…` for idempotency
+   * records, `journal#<jobId>#<page>` (and `…#<nonce>#<part>`) for stream journal pages,
+   * `lease#<jobId>` for a stream's relay lease.
+   */
   partitionKey: 'pk',
   /** Epoch seconds; DynamoDB's TTL deletes items some time after it passes. */
   timeToLive: 'expiresAt',
@@ -17,4 +21,21 @@ export const IDEMPOTENCY_KEY_PREFIX = 'idempotency#';
 
 export function jobKeyOf(jobId: string): string {
   return `job#${jobId}`;
+}
+
+/** Where stream journal items start; the construct lets the stream function write only these and leases. */
+export const JOURNAL_KEY_PREFIX = 'journal#';
+export const LEASE_KEY_PREFIX = 'lease#';
+
+export function journalPageKeyOf(jobId: string, page: number): string {
+  return `${JOURNAL_KEY_PREFIX}${jobId}#${page}`;
+}
+
+/** Where the second and later parts of a page too large for one item go. */
+export function journalPartKeyOf(jobId: string, page: number, nonce: string, part: number): string {
+  return `${JOURNAL_KEY_PREFIX}${jobId}#${page}#${nonce}#${part}`;
+}
+
+export function streamLeaseKeyOf(jobId: string): string {
+  return `${LEASE_KEY_PREFIX}${jobId}`;
 }

@@ -49,6 +49,8 @@ export interface GatewayRequest<Query, Body> {
    * answer, `replayed`. Without the header it just submits.
    */
   submitOnce(submit: () => Promise<RunPodAnswer>): Promise<{ text: string; replayed: boolean }>;
+  /** Keeps the invocation alive until `work` settles, after the response has been sent. */
+  linger(work: Promise<void>): void;
 }
 
 /** How a submitting operation handles `Idempotency-Key`; its module brings the code for it. */
@@ -112,9 +114,12 @@ export function createApiHandler<
       >,
     );
 
-  return middy<APIGatewayProxyEvent, GatewayResponse, Error, GatewayContext>(
-    spec.executionMode ? { executionMode: spec.executionMode } : {},
-  )
+  return middy<APIGatewayProxyEvent, GatewayResponse, Error, GatewayContext>({
+    ...(spec.executionMode ? { executionMode: spec.executionMode } : {}),
+    // Runs after the response body has been written (or its caller left): on Lambda, the
+    // invocation, and so the execution environment, lives until lingering work is done.
+    requestEnd: (request) => lingeringOf(request.context),
+  })
     .use(requestContext(spec.operation))
     .use(problemErrors())
     .use(authenticate(runtime))
@@ -127,6 +132,15 @@ export function createApiHandler<
     )
     .use(routeEndpoint(runtime))
     .handler(handle);
+}
+
+/** The request's lingering work (middy types its plugin hooks with the plain Lambda context). */
+function lingeringOf(context: object): unknown {
+  if (!('gateway' in context)) return undefined;
+  const state = context.gateway;
+  return typeof state === 'object' && state !== null && 'lingering' in state
+    ? state.lingering
+    : undefined;
 }
 
 function gatewayRequestOf(
@@ -183,6 +197,9 @@ function gatewayRequestOf(
       }),
     noteOutcome: async (answer) => {
       if (runtime.ledger) await noteJobOutcome(runtime.ledger, state.job, answer, state.requestId);
+    },
+    linger: (work) => {
+      state.lingering = work;
     },
     submitOnce: async (submit) => {
       const clientKey = submissions?.keyOf(headerOf(event, 'idempotency-key'));

@@ -3,7 +3,12 @@
  * raw newline), so an event never needs multi-line `data:` splitting.
  */
 export function sseEvent(event: string, data: unknown, id?: number): string {
-  return `${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+  return sseEventOfJson(event, JSON.stringify(data), id);
+}
+
+/** An event whose data is already one line of JSON text (a journaled chunk). */
+export function sseEventOfJson(event: string, json: string, id?: number): string {
+  return `${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${json}\n\n`;
 }
 
 /** A comment line: ignored by EventSource, but keeps proxies and clients from idling out. */

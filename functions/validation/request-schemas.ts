@@ -108,7 +108,14 @@ export const statusSyncQuerySchema = built(() =>
   z.strictObject({ ...routingQuery(), ...waitQuery(), ...ttlQuery() }),
 );
 
-export const streamQuerySchema = built(() => z.strictObject({ ...routingQuery(), ...waitQuery() }));
+/** `?lastEventId=`: `Last-Event-ID` for clients that cannot set headers (the SSE `id:` of a chunk). */
+export const streamQuerySchema = built(() =>
+  z.strictObject({
+    ...routingQuery(),
+    ...waitQuery(),
+    lastEventId: z.optional(integerText(0, 999_999_999)),
+  }),
+);
 
 export const jobPathSchema = built(() => z.strictObject({ jobId }));
 

@@ -87,6 +87,28 @@ export interface RunPodGatewayProps {
    */
   readonly streamMaxDuration?: Duration;
   /**
+   * Whether the stream route journals every chunk it drains in the ledger table, so viewers can
+   * resume with `Last-Event-ID`, replay a finished job and share one relay. Off, the stream is
+   * RunPod's alone: ids restart in every response and output drained for a caller who left is
+   * lost. See README "Streaming" and docs/decisions.md for its cost.
+   * @default true
+   */
+  readonly streamJournal?: boolean;
+  /**
+   * How long a stream relay's lease lasts without renewal: when a relay dies, another viewer
+   * takes over polling RunPod this long after its last renewal. At least two polls' holds.
+   * @default Duration.seconds(30)
+   */
+  readonly streamLeaseDuration?: Duration;
+  /**
+   * The largest RunPod answer the functions accept, in bytes; a larger one is a 502
+   * `upstream_error`. RunPod documents outputs up to 20 MB for `/run` jobs. An answer is held
+   * in memory once, as bytes: keep the limit well below `memorySize` (docs/performance.md has
+   * the measured peak for a 20 MB output).
+   * @default 33,554,432 (32 MiB)
+   */
+  readonly maxUpstreamBodyBytes?: number;
+  /**
    * Memory of each function, in MB (also scales its CPU share).
    * @default 256
    */

@@ -55,6 +55,9 @@ export interface ResolvedSettings {
   readonly upstreamTimeoutsMs: Partial<Record<Operation, number>>;
   readonly maxRequestBodyBytes: number;
   readonly streamMaxDurationMs: number | undefined;
+  readonly streamJournal: boolean;
+  readonly streamLeaseMs: number | undefined;
+  readonly maxUpstreamBodyBytes: number | undefined;
   readonly memorySize: number;
   readonly logLevel: GatewayLogLevel;
   readonly stageName: string;
@@ -151,6 +154,20 @@ export function resolveSettings(props: RunPodGatewayProps): ResolvedSettings {
       props.streamMaxDuration === undefined
         ? undefined
         : checkDurationMs('streamMaxDuration', props.streamMaxDuration, streamTimeoutMs),
+    streamJournal: props.streamJournal ?? true,
+    streamLeaseMs:
+      props.streamLeaseDuration === undefined
+        ? undefined
+        : checkDurationMs('streamLeaseDuration', props.streamLeaseDuration, streamTimeoutMs),
+    maxUpstreamBodyBytes:
+      props.maxUpstreamBodyBytes === undefined
+        ? undefined
+        : checkInteger(
+            'maxUpstreamBodyBytes',
+            props.maxUpstreamBodyBytes,
+            1_048_576,
+            1_073_741_824,
+          ),
     memorySize: checkInteger('memorySize', props.memorySize ?? DEFAULT_MEMORY_MB, 128, 10_240),
     logLevel,
     stageName: checkStageName(props.stageName ?? 'prod'),

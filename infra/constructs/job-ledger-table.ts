@@ -8,7 +8,12 @@ import {
 } from 'aws-cdk-lib/aws-dynamodb';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { IDEMPOTENCY_KEY_PREFIX, LEDGER_TABLE } from '../../functions/ledger/ledger-table.ts';
+import {
+  IDEMPOTENCY_KEY_PREFIX,
+  JOURNAL_KEY_PREFIX,
+  LEASE_KEY_PREFIX,
+  LEDGER_TABLE,
+} from '../../functions/ledger/ledger-table.ts';
 import type { Operation } from '../../functions/routes.ts';
 
 /**
@@ -38,6 +43,21 @@ export const LEDGER_ACTIONS: Readonly<Record<Operation, readonly string[]>> = {
 export const IDEMPOTENCY_ACTIONS: Readonly<Partial<Record<Operation, readonly string[]>>> = {
   run: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
   runsync: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+};
+
+/**
+ * What the stream function does with the stream journal (pages written by conditional puts, with
+ * any extra parts in batches; read in batches) and the relay lease (put; deleted when a relay
+ * stops early), allowed on those items' keys only (`journal#…`, `lease#…`): it cannot create or
+ * delete job records.
+ */
+export const JOURNAL_ACTIONS: Readonly<Partial<Record<Operation, readonly string[]>>> = {
+  stream: [
+    'dynamodb:BatchGetItem',
+    'dynamodb:BatchWriteItem',
+    'dynamodb:DeleteItem',
+    'dynamodb:PutItem',
+  ],
 };
 
 export interface JobLedgerTableProps {
@@ -88,6 +108,22 @@ export class JobLedgerTable extends Construct {
           resources: [this.table.tableArn],
           conditions: {
             'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${IDEMPOTENCY_KEY_PREFIX}*`] },
+          },
+        }),
+      );
+    }
+    const journal = JOURNAL_ACTIONS[operation];
+    if (journal !== undefined) {
+      statements.push(
+        new PolicyStatement({
+          sid: 'KeepStreamJournal',
+          effect: Effect.ALLOW,
+          actions: [...journal],
+          resources: [this.table.tableArn],
+          conditions: {
+            'ForAllValues:StringLike': {
+              'dynamodb:LeadingKeys': [`${JOURNAL_KEY_PREFIX}*`, `${LEASE_KEY_PREFIX}*`],
+            },
           },
         }),
       );

@@ -125,8 +125,17 @@ export class RunPodGateway extends Construct {
       if (upstreamTimeoutMs !== undefined) {
         environment[upstreamTimeoutVariable(route.operation)] = String(upstreamTimeoutMs);
       }
-      if (route.operation === 'stream' && settings.streamMaxDurationMs !== undefined) {
-        environment.STREAM_MAX_DURATION_MS = String(settings.streamMaxDurationMs);
+      if (route.operation === 'stream') {
+        if (settings.streamMaxDurationMs !== undefined) {
+          environment.STREAM_MAX_DURATION_MS = String(settings.streamMaxDurationMs);
+        }
+        if (!settings.streamJournal) environment.STREAM_JOURNAL = 'off';
+        if (settings.streamLeaseMs !== undefined) {
+          environment.STREAM_LEASE_MS = String(settings.streamLeaseMs);
+        }
+      }
+      if (settings.maxUpstreamBodyBytes !== undefined) {
+        environment.MAX_UPSTREAM_BODY_BYTES = String(settings.maxUpstreamBodyBytes);
       }
       const ledgerStatements = ledger.statementsFor(route.operation);
       if (ledgerStatements.length > 0) environment.LEDGER_TABLE = ledger.table.tableName;

@@ -1,7 +1,11 @@
 import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
 import { ROUTES } from '../../functions/routes.ts';
-import { IDEMPOTENCY_ACTIONS, LEDGER_ACTIONS } from '../../infra/constructs/job-ledger-table.ts';
+import {
+  IDEMPOTENCY_ACTIONS,
+  JOURNAL_ACTIONS,
+  LEDGER_ACTIONS,
+} from '../../infra/constructs/job-ledger-table.ts';
 import { synthGateway } from './gateway-fixture.ts';
 
 type Json = Record<string, unknown>;
@@ -88,6 +92,18 @@ describe('the job ledger table', () => {
           },
         });
       }
+      const journal = JOURNAL_ACTIONS[route.operation];
+      if (journal !== undefined) {
+        expected.push({
+          Sid: 'KeepStreamJournal',
+          Effect: 'Allow',
+          Action: actionsOf(journal),
+          Resource: table,
+          Condition: {
+            'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['journal#*', 'lease#*'] },
+          },
+        });
+      }
       expect(ledgerStatements).toEqual(expected);
       expect(variables.LEDGER_TABLE).toEqual({ Ref: tableLogicalId });
     }
@@ -101,6 +117,8 @@ describe('the job ledger table', () => {
       expect(actions.some((action) => /Scan|Query|Delete|\*/.test(action))).toBe(false);
       // Idempotency records (and their deletes) for the submitting functions only.
       expect(IDEMPOTENCY_ACTIONS[route.operation] !== undefined).toBe(route.ledger === 'record');
+      // The stream journal's writes (and lease deletes) for the stream function only.
+      expect(JOURNAL_ACTIONS[route.operation] !== undefined).toBe(route.operation === 'stream');
     }
   });
 });

@@ -142,7 +142,7 @@ describe('GET /stream as Server-Sent Events', () => {
     expect(read.events.at(-1)).toMatchObject({ event: 'done', data: { status: 'TIMED_OUT' } });
   });
 
-  it('ends with event: timeout at the maximum duration, and a second call resumes', async () => {
+  it('ends with event: timeout at the maximum duration, and a call with Last-Event-ID resumes', async () => {
     const jobId = await submit({ stream: 100, chunkIntervalMs: 100, queueMs: 0 });
     const first = await readSse(streamUrl(jobId), authHeaders(fixture.token));
 
@@ -153,34 +153,52 @@ describe('GET /stream as Server-Sent Events', () => {
     expect(first.ended).toBe(true);
     const firstOutputs = outputsOf(first) as { index: number }[];
     expect(firstOutputs.length).toBeGreaterThan(10);
+    const lastId = first.events.filter((event) => event.event === 'output').at(-1)?.id;
+    expect(lastId).toBe(String(firstOutputs.length));
 
     await fetch(`${fixture.base}/chat/cancel/${jobId}`, {
       method: 'POST',
       headers: authHeaders(fixture.token),
     });
-    const second = await readSse(streamUrl(jobId), authHeaders(fixture.token));
+    const second = await readSse(
+      streamUrl(jobId),
+      authHeaders(fixture.token, { 'Last-Event-ID': String(lastId) }),
+    );
     const secondOutputs = outputsOf(second) as { index: number }[];
     // Nothing delivered twice: the second stream starts where the first stopped.
     if (secondOutputs.length > 0) {
       expect(secondOutputs[0]?.index).toBe((firstOutputs.at(-1)?.index ?? -1) + 1);
+      expect(second.events.find((event) => event.event === 'output')?.id).toBe(
+        String(firstOutputs.length + 1),
+      );
     }
     expect(second.events.at(-1)).toMatchObject({ event: 'done', data: { status: 'CANCELLED' } });
   }, 20_000);
 
-  it('stops polling RunPod when the caller disconnects', async () => {
+  it('keeps draining into the journal after the caller disconnects, until the job ends', async () => {
     const simulator = fixture.gateway.simulator;
     if (!simulator) throw new Error('the fixture runs the embedded simulator');
-    const jobId = await submit({ stream: 200, chunkIntervalMs: 50, queueMs: 0 });
-    await readSse(
+    const jobId = await submit({ stream: 20, chunkIntervalMs: 50, queueMs: 0 });
+    const first = await readSse(
       streamUrl(jobId),
       authHeaders(fixture.token),
       (event) => event.event === 'output',
     );
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const pollsAfterDisconnect = simulator.stats().requests.stream ?? 0;
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // No caller, and still the job's output is drained (and journaled) to its end.
+    await waitForTerminal(fixture, 'chat', jobId);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const polls = simulator.stats().requests.stream ?? 0;
+    const rest = await readSse(
+      streamUrl(jobId),
+      authHeaders(fixture.token, { 'Last-Event-ID': String(first.events.at(-1)?.id) }),
+    );
 
-    expect(simulator.stats().requests.stream ?? 0).toBe(pollsAfterDisconnect);
+    expect((outputsOf(rest) as { index: number }[]).map((chunk) => chunk.index)).toEqual(
+      Array.from({ length: 19 }, (_, index) => index + 1),
+    );
+    expect(rest.events.at(-1)).toMatchObject({ event: 'done', data: { status: 'COMPLETED' } });
+    // The replay came from the journal alone.
+    expect(simulator.stats().requests.stream ?? 0).toBe(polls);
   });
 
   it('answers an unknown job with a 404 problem, not a 200 stream', async () => {

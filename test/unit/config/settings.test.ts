@@ -34,6 +34,8 @@ describe('readSettings', () => {
       streamMaxDurationMs: 880_000,
       streamKeepAliveMs: 15_000,
       streamPollWaitMs: 10_000,
+      streamJournal: true,
+      streamLeaseMs: 30_000,
       ledgerTableName: 'gateway-ledger',
       dynamoDbEndpoint: undefined,
     });
@@ -91,6 +93,8 @@ describe('readSettings', () => {
       STREAM_MAX_DURATION_MS: '30000',
       STREAM_KEEPALIVE_MS: '500',
       STREAM_POLL_WAIT_MS: '2000',
+      STREAM_JOURNAL: 'off',
+      STREAM_LEASE_MS: '9000',
     });
 
     // Assess
@@ -106,6 +110,8 @@ describe('readSettings', () => {
       streamMaxDurationMs: 30_000,
       streamKeepAliveMs: 500,
       streamPollWaitMs: 2_000,
+      streamJournal: false,
+      streamLeaseMs: 9_000,
       ledgerTableName: 'gateway-ledger',
       dynamoDbEndpoint: undefined,
     });
@@ -148,6 +154,12 @@ describe('readSettings', () => {
 
     // Assess
     expect(error.message).toBe(`${name} must be a positive integer, got "${raw}"`);
+  });
+
+  it('throws naming STREAM_JOURNAL when it is neither on nor off', () => {
+    expect(
+      caught(() => readSettings('stream', { ...REQUIRED, STREAM_JOURNAL: 'yes' }), Error).message,
+    ).toBe('STREAM_JOURNAL must be "on" or "off", got "yes"');
   });
 
   it.each(['GATEWAY_KEY_STORE', 'RUNPOD_API_KEY_SECRET'])('throws when %s is missing', (name) => {

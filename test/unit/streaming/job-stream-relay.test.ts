@@ -82,7 +82,8 @@ function relay(source: JobStreamSource, overrides: Partial<JobStreamOptions> = {
     endsAt: Date.now() + 60_000,
     keepAliveMs: 60_000,
     pollWaitMs: 10_000,
-    onFinish: (summary) => finishes.push(summary),
+    // Whether the caller had left is asserted where it matters.
+    onFinish: ({ callerLeft: _callerLeft, ...summary }) => finishes.push(summary),
     ...overrides,
   });
   return { stream, finishes };
