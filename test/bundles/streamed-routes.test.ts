@@ -251,6 +251,45 @@ describe('streamed route bundles under aws-lambda-ric', () => {
     expect(new Set(arrivals).size).toBe(5);
   });
 
+  it('stream journals the output: a second invocation with Last-Event-ID gets the rest from the journal, ids stable', async () => {
+    const { id } = await simulatorCall(harness.simulator, ENDPOINT, 'run', {
+      input: { sim: { stream: 5, chunkIntervalMs: 20, queueMs: 0 } },
+    });
+    await harness.own(String(id));
+    const invoke = (headers: Record<string, string>) =>
+      stream.process.invoke(
+        restProxyEvent({
+          operation: 'stream',
+          surface: 'chat',
+          jobId: String(id),
+          headers: { ...bearer(harness.token), Accept: 'text/event-stream', ...headers },
+        }),
+        { timeoutMs: 30_000 },
+      );
+    const outputsOf = (body: string) =>
+      parseSse(body)
+        .filter((sse) => sse.event === 'output')
+        .map((sse) => [sse.id, (sse.data as { index: number }).index]);
+
+    const live = streamed(await invoke({}));
+    const pollsAfterLive = harness.simulator.stats().requests.stream ?? 0;
+    const resumed = streamed(await invoke({ 'Last-Event-ID': '2' }));
+
+    expect(outputsOf(live.body)).toEqual(
+      [0, 1, 2, 3, 4].map((index) => [String(index + 1), index]),
+    );
+    expect(outputsOf(resumed.body)).toEqual([
+      ['3', 2],
+      ['4', 3],
+      ['5', 4],
+    ]);
+    expect(parseSse(resumed.body).at(-1)).toMatchObject({
+      event: 'done',
+      data: { status: 'COMPLETED' },
+    });
+    expect(harness.simulator.stats().requests.stream ?? 0).toBe(pollsAfterLive);
+  });
+
   it('stream answers one RunPod poll as JSON to a caller that does not ask for text/event-stream (RunPod\u2019s SDKs send */*)', async () => {
     const { id } = await simulatorCall(harness.simulator, ENDPOINT, 'run', {
       input: { sim: { stream: ['a', 'b'], chunkIntervalMs: 0 } },

@@ -117,3 +117,58 @@ describe('when the ledger cannot record a submitted job', () => {
     expect(answer.json).toMatchObject({ id, status: 'COMPLETED' });
   });
 });
+
+describe('when the stream journal cannot be kept', () => {
+  async function streamingJob(): Promise<string> {
+    const submitted = await rawRequest(`${fixture.base}/chat/run`, {
+      method: 'POST',
+      headers: authHeaders(fixture.token),
+      body: JSON.stringify({ input: { sim: { stream: 3, chunkIntervalMs: 10, queueMs: 0 } } }),
+    });
+    return (submitted.json as { id: string }).id;
+  }
+
+  it('refuses an SSE viewer with 503 ledger_unavailable before the first byte, without draining RunPod', async () => {
+    const id = await streamingJob();
+    table.failing = new Set(['PutItem']);
+    const pollsBefore = fixture.gateway.simulator?.stats().requests.stream ?? 0;
+
+    const answer = await rawRequest(`${fixture.base}/chat/stream/${id}`, {
+      headers: authHeaders(fixture.token, { Accept: 'text/event-stream' }),
+    });
+
+    expect(answer.status).toBe(503);
+    expect(answer.json).toMatchObject({ code: 'ledger_unavailable' });
+    expect(fixture.gateway.simulator?.stats().requests.stream ?? 0).toBe(pollsBefore);
+  });
+
+  it('still answers a JSON poll with what RunPod drained: the journal is the replay’s loss, not the caller’s', async () => {
+    const id = await streamingJob();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    table.failing = new Set(['PutItem']);
+
+    const answer = await rawRequest(`${fixture.base}/chat/stream/${id}`, {
+      headers: authHeaders(fixture.token, { Accept: '*/*' }),
+    });
+
+    expect(answer.status).toBe(200);
+    expect(answer.json).toMatchObject({ status: 'COMPLETED', stream: expect.any(Array) });
+    expect((answer.json as { stream: unknown[] }).stream).toHaveLength(3);
+  });
+
+  it('ends an SSE stream whose journal cannot be read with one event: error ledger_unavailable', async () => {
+    const id = await streamingJob();
+    table.failing = new Set(['BatchGetItem']);
+
+    const answer = await rawRequest(`${fixture.base}/chat/stream/${id}`, {
+      headers: authHeaders(fixture.token, { Accept: 'text/event-stream' }),
+    });
+
+    expect(answer.status).toBe(200);
+    const events = [...answer.text.matchAll(/^event: (\w+)$/gm)].map((match) => match[1]);
+    expect(events.filter((event) => ['done', 'error', 'timeout'].includes(event ?? ''))).toEqual([
+      'error',
+    ]);
+    expect(answer.text).toContain('"code":"ledger_unavailable"');
+  });
+});
