@@ -9,6 +9,7 @@ import { baseEnv, type ServerProcess, startServerProcess, tsxArgs } from './proc
 /** What each prints once it is ready; the capture is the URL it listens at. */
 export const READY = {
   simulator: /listening at (http:\/\/\S+)/,
+  ledger: /ledger engine listening at (http:\/\/\S+)/,
   /** `local/main.ts` and the minimal proxy. */
   server: /listening on (http:\/\/\S+)/,
   loadGenerator: /load generator ready/,
@@ -25,6 +26,17 @@ export function startSimulatorProcess(
     args: tsxArgs('bench/servers/simulator-main.ts'),
     env: baseEnv({ SIM_API_KEY: simKey, ...env }),
     readyPattern: READY.simulator,
+    ipc: true,
+  });
+}
+
+/** The embedded ledger engine behind a counting proxy, answering `stats` on its IPC channel. */
+export function startLedgerProcess(name: string): Promise<ServerProcess> {
+  return startServerProcess({
+    name,
+    args: tsxArgs('bench/servers/ledger-main.ts'),
+    env: baseEnv({}),
+    readyPattern: READY.ledger,
     ipc: true,
   });
 }

@@ -25,6 +25,10 @@ export const BUDGETS = {
   streamPollsPerChunk: 1.1,
   streamIdlePollsPer5s: 1,
   streamNoHoldPollsPerSecond: 5,
+  /** Stream journal page writes per upstream poll (relay lease writes are reported per stream). */
+  streamJournalWritesPerPoll: 1,
+  /** Upstream polls per chunk of a job that several SSE viewers watch at once. */
+  streamViewerPollsPerChunk: 1.1,
   /** The worst-shaped body may cost at most this many times a plain body of the same size. */
   bodyCpuRatio: 10,
   /** …and its peak RSS must stay under this share of the function's memory. */
@@ -214,6 +218,25 @@ export function evaluateBudgets(results: BenchSections): BudgetCheck[] {
       `≤ ${BUDGETS.streamPollsPerChunk} upstream polls per chunk while flowing (${name})`,
       `${scenario.gateway.pollsPerChunk} /stream polls per chunk`,
       scenario.gateway.pollsPerChunk <= BUDGETS.streamPollsPerChunk,
+    );
+    if (scenario.journalWritesPerPoll !== undefined) {
+      add(
+        `stream.journalWrites.${name}`,
+        `≤ ${BUDGETS.streamJournalWritesPerPoll} journal write per upstream poll (${name})`,
+        `${scenario.journalWritesPerPoll} page writes per poll (+ ${scenario.leaseWritesPerStream} lease writes per stream); journaling adds ${signed(scenario.journalAddedLagP50Ms, 2)} ms to lag p50 over the journal off (p50 ${scenario.unjournaled.lagMs.p50}, p99 ${scenario.unjournaled.lagMs.p99} ms)`,
+        scenario.journalWritesPerPoll <= BUDGETS.streamJournalWritesPerPoll,
+      );
+    }
+  }
+  const viewers = results.streaming?.viewers;
+  if (viewers) {
+    const name = `${viewers.viewers} viewers × ${viewers.chunksPerJob}@${viewers.chunkIntervalMs}ms`;
+    add(
+      'stream.viewers',
+      `≤ ${BUDGETS.streamViewerPollsPerChunk} upstream polls per chunk, ≤ ${BUDGETS.streamJournalWritesPerPoll} journal write per poll (${name})`,
+      `${viewers.pollsPerChunk} polls per chunk, ${viewers.journalWritesPerPoll} page writes per poll (+ ${viewers.leaseWritesPerJob} lease writes per job); lag p50 ${viewers.lagMs.p50} ms, p99 ${viewers.lagMs.p99} ms over all viewers`,
+      viewers.pollsPerChunk <= BUDGETS.streamViewerPollsPerChunk &&
+        viewers.journalWritesPerPoll <= BUDGETS.streamJournalWritesPerPoll,
     );
   }
   if (results.streaming) {
@@ -427,23 +450,31 @@ export function renderReport(results: BenchResults): string {
           'upstream calls per chunk',
         ],
         results.streaming.scenarios.flatMap((scenario) =>
-          (['gateway', 'direct'] as const).map((path) => {
+          (['gateway', 'unjournaled', 'direct'] as const).flatMap((path) => {
             const measure = scenario[path];
+            if (measure === undefined) return [];
             return [
-              `${scenario.streams} stream(s) × ${scenario.chunksPerStream} chunks @ ${scenario.chunkIntervalMs} ms`,
-              path,
-              n(measure.lagMs.p50, 2),
-              n(measure.lagMs.p99, 2),
-              n(measure.lagMs.max, 2),
-              n(measure.ttfbMs, 1),
-              n(measure.ttfcMs, 1),
-              n(measure.pollsPerChunk, 3),
-              n(measure.upstreamCallsPerChunk, 3),
+              [
+                `${scenario.streams} stream(s) × ${scenario.chunksPerStream} chunks @ ${scenario.chunkIntervalMs} ms`,
+                path === 'unjournaled' ? 'gateway, journal off' : path,
+                n(measure.lagMs.p50, 2),
+                n(measure.lagMs.p99, 2),
+                n(measure.lagMs.max, 2),
+                n(measure.ttfbMs, 1),
+                n(measure.ttfcMs, 1),
+                n(measure.pollsPerChunk, 3),
+                n(measure.upstreamCallsPerChunk, 3),
+              ],
             ];
           }),
         ),
       ),
       `Idle job: ${results.streaming.idle.streamPolls} upstream polls in ${results.streaming.idle.windowSeconds} s = ${results.streaming.idle.pollsPer5s} per 5 s (long-poll wait ${results.streaming.idle.pollWaitMs} ms).`,
+      ...(results.streaming.viewers
+        ? [
+            `${results.streaming.viewers.viewers} SSE viewers of each job (${results.streaming.viewers.chunksPerJob} chunks @ ${results.streaming.viewers.chunkIntervalMs} ms, median of ${results.streaming.viewers.repetitions}): lag p50 ${results.streaming.viewers.lagMs.p50} ms, p99 ${results.streaming.viewers.lagMs.p99} ms, max ${results.streaming.viewers.lagMs.max} ms over every viewer's chunks; ${results.streaming.viewers.pollsPerChunk} upstream polls per chunk of the job; ${results.streaming.viewers.journalWritesPerPoll} journal page writes per poll and ${results.streaming.viewers.leaseWritesPerJob} lease writes per job.`,
+          ]
+        : []),
     );
   }
 

@@ -178,6 +178,7 @@ for (const section of sections) {
             { streams: 1, chunks: 100, intervalMs: 20, repetitions: 3 },
             { streams: 16, chunks: 100, intervalMs: 20, repetitions: 2 },
           ],
+      viewers: { viewers: 3, chunks: 50, intervalMs: 50, repetitions: quick ? 1 : 3 },
       idleWindowSeconds: quick ? 11 : 30,
       log,
     });

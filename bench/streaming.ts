@@ -1,6 +1,6 @@
 import type { SimulatorStats } from '../local/simulator/index.ts';
 import { ENDPOINT_ID, localBenchKeys, SURFACE } from './events.ts';
-import { gatewayEnvOf, READY, startSimulatorProcess } from './local-servers.ts';
+import { gatewayEnvOf, READY, startLedgerProcess, startSimulatorProcess } from './local-servers.ts';
 import {
   baseEnv,
   epochNow,
@@ -10,6 +10,7 @@ import {
   startServerProcess,
   tsxArgs,
 } from './processes.ts';
+import type { LedgerStats } from './servers/ledger-main.ts';
 import { median, percentile, round } from './stats.ts';
 
 /**
@@ -31,6 +32,8 @@ export interface StreamRunMeasure {
   readonly pollsPerChunk: number;
   /** Every upstream request (`/stream` + `/status`) per chunk delivered. */
   readonly upstreamCallsPerChunk: number;
+  /** `/stream` requests the simulator received. */
+  readonly polls: number;
 }
 
 export interface StreamScenarioResult {
@@ -41,13 +44,37 @@ export interface StreamScenarioResult {
   /** Medians over repetitions (lag percentiles pooled over all chunks of a repetition). */
   readonly gateway: StreamRunMeasure;
   readonly direct: StreamRunMeasure;
+  /** The same runs through a gateway with the stream journal off (`STREAM_JOURNAL=off`). */
+  readonly unjournaled: StreamRunMeasure;
   /** Median over repetitions of (gateway lag p50 − direct lag p50). */
   readonly addedLagP50Ms: number;
   readonly addedTtfcMs: number;
+  /** Median over repetitions of (gateway lag p50 − unjournaled gateway lag p50). */
+  readonly journalAddedLagP50Ms: number;
+  /** Journal page writes per upstream `/stream` poll (the journaled gateway). */
+  readonly journalWritesPerPoll: number;
+  /** Relay lease writes per stream (taken, renewed, kept at the end). */
+  readonly leaseWritesPerStream: number;
+}
+
+/** Several SSE viewers of each job at once: one relay polls RunPod, the others follow the journal. */
+export interface StreamViewersResult {
+  readonly viewers: number;
+  readonly chunksPerJob: number;
+  readonly chunkIntervalMs: number;
+  readonly repetitions: number;
+  /** Lag over every viewer's chunks (medians over repetitions). */
+  readonly lagMs: { readonly p50: number; readonly p99: number; readonly max: number };
+  /** `/stream` polls RunPod received per chunk of the job (not per chunk delivered). */
+  readonly pollsPerChunk: number;
+  readonly journalWritesPerPoll: number;
+  /** Relay lease writes per job, all viewers together. */
+  readonly leaseWritesPerJob: number;
 }
 
 export interface StreamingResult {
   readonly scenarios: readonly StreamScenarioResult[];
+  readonly viewers?: StreamViewersResult;
   /**
    * One SSE client on a queued job against an upstream that answers every empty `/stream` poll at
    * once (ignoring `wait`): the upstream calls the relay makes per second.
@@ -73,6 +100,7 @@ export interface StreamingOptions {
     intervalMs: number;
     repetitions: number;
   }[];
+  readonly viewers: { viewers: number; chunks: number; intervalMs: number; repetitions: number };
   readonly idleWindowSeconds: number;
   readonly log: (line: string) => void;
 }
@@ -83,7 +111,11 @@ const POLL_WAIT_MS = 10_000;
 
 interface Pair {
   readonly simulator: ServerProcess;
+  /** The ledger engine behind a counting proxy, for the pair that counts journal writes. */
+  readonly ledger?: ServerProcess;
   readonly gatewayUrl: string;
+  /** A second gateway on the same simulator and ledger, with the stream journal off. */
+  readonly unjournaledUrl?: string;
   readonly simulatorUrl: string;
   readonly simKey: string;
   readonly token: string;
@@ -107,7 +139,7 @@ const NO_HOLD_WINDOW_SECONDS = 10;
 export async function measureStreaming(options: StreamingOptions): Promise<StreamingResult> {
   const processes: ServerProcess[] = [];
   try {
-    const busy = await startPair('busy', processes);
+    const busy = await startPair('busy', processes, {}, { countLedger: true });
     const idlePair = await startPair('idle', processes);
     const idle = measureIdle(idlePair, options.idleWindowSeconds);
     // The same idle job against an upstream that answers every empty poll at once.
@@ -116,18 +148,35 @@ export async function measureStreaming(options: StreamingOptions): Promise<Strea
     const scenarios: StreamScenarioResult[] = [];
     for (const scenario of options.scenarios) {
       // Unmeasured warm-up of both paths.
-      await runScenario(busy, 'gateway', scenario.streams, 5, scenario.intervalMs);
-      await runScenario(busy, 'direct', scenario.streams, 5, scenario.intervalMs);
-      const runs = { gateway: [] as StreamRunMeasure[], direct: [] as StreamRunMeasure[] };
+      for (const path of PATHS)
+        await runScenario(busy, path, scenario.streams, 5, scenario.intervalMs);
+      const runs: Record<StreamPath, StreamRunMeasure[]> = {
+        gateway: [],
+        unjournaled: [],
+        direct: [],
+      };
+      const writesPerPoll: number[] = [];
+      const leaseWritesPerStream: number[] = [];
       for (let repetition = 0; repetition < scenario.repetitions; repetition++) {
-        const order =
-          repetition % 2 === 0
-            ? (['direct', 'gateway'] as const)
-            : (['gateway', 'direct'] as const);
+        // Rotated, so no path always runs first (or last) on a machine that warms or tires.
+        const order = PATHS.map(
+          (_, index) => PATHS[(index + repetition) % PATHS.length] ?? 'direct',
+        );
         for (const path of order) {
-          runs[path].push(
-            await runScenario(busy, path, scenario.streams, scenario.chunks, scenario.intervalMs),
+          const ledgerBefore = await ledgerStatsOf(busy);
+          const run = await runScenario(
+            busy,
+            path,
+            scenario.streams,
+            scenario.chunks,
+            scenario.intervalMs,
           );
+          runs[path].push(run);
+          if (path === 'gateway') {
+            const writes = writesOf(ledgerBefore, await ledgerStatsOf(busy));
+            writesPerPoll.push(writes.journal / run.polls);
+            leaseWritesPerStream.push(writes.lease / scenario.streams);
+          }
         }
       }
       const result: StreamScenarioResult = {
@@ -147,12 +196,27 @@ export async function measureStreaming(options: StreamingOptions): Promise<Strea
           median(runs.gateway.map((run, index) => run.ttfcMs - (runs.direct[index]?.ttfcMs ?? 0))),
           2,
         ),
+        unjournaled: medianOf(runs.unjournaled),
+        journalAddedLagP50Ms: round(
+          median(
+            runs.gateway.map(
+              (run, index) => run.lagMs.p50 - (runs.unjournaled[index]?.lagMs.p50 ?? 0),
+            ),
+          ),
+          2,
+        ),
+        journalWritesPerPoll: round(median(writesPerPoll), 3),
+        leaseWritesPerStream: round(median(leaseWritesPerStream), 3),
       };
       scenarios.push(result);
       options.log(
-        `  stream ${scenario.streams}×${scenario.chunks} chunks @${scenario.intervalMs} ms: gateway lag p50 ${result.gateway.lagMs.p50} p99 ${result.gateway.lagMs.p99} ms, ${result.gateway.pollsPerChunk} polls/chunk; direct lag p50 ${result.direct.lagMs.p50} p99 ${result.direct.lagMs.p99} ms`,
+        `  stream ${scenario.streams}×${scenario.chunks} chunks @${scenario.intervalMs} ms: gateway lag p50 ${result.gateway.lagMs.p50} p99 ${result.gateway.lagMs.p99} ms, ${result.gateway.pollsPerChunk} polls/chunk, ${result.journalWritesPerPoll} journal writes/poll, ${result.leaseWritesPerStream} lease writes/stream; journal off p50 ${result.unjournaled.lagMs.p50} p99 ${result.unjournaled.lagMs.p99} ms; direct lag p50 ${result.direct.lagMs.p50} p99 ${result.direct.lagMs.p99} ms`,
       );
     }
+    const viewers = await measureViewers(busy, options.viewers);
+    options.log(
+      `  stream ${viewers.viewers} viewers × ${viewers.chunksPerJob} chunks @${viewers.chunkIntervalMs} ms: lag p50 ${viewers.lagMs.p50} p99 ${viewers.lagMs.p99} ms, ${viewers.pollsPerChunk} polls per chunk, ${viewers.journalWritesPerPoll} journal writes/poll, ${viewers.leaseWritesPerJob} lease writes/job`,
+    );
     const idleResult = await idle;
     options.log(
       `  stream idle: ${idleResult.streamPolls} polls in ${idleResult.windowSeconds} s → ${idleResult.pollsPer5s} per 5 s`,
@@ -164,6 +228,7 @@ export async function measureStreaming(options: StreamingOptions): Promise<Strea
     );
     return {
       scenarios,
+      viewers,
       idle: idleResult,
       noHold: {
         windowSeconds: noHoldResult.windowSeconds,
@@ -176,10 +241,16 @@ export async function measureStreaming(options: StreamingOptions): Promise<Strea
   }
 }
 
+/**
+ * A simulator and a gateway (`npm start`'s runtime) in processes of their own. With
+ * `countLedger`, the gateway's ledger engine runs in a process behind a counting proxy, and a
+ * second gateway with the stream journal off shares the simulator and the ledger.
+ */
 async function startPair(
   name: string,
   processes: ServerProcess[],
   simulatorEnv: Readonly<Record<string, string>> = {},
+  options: { countLedger?: boolean } = {},
 ): Promise<Pair> {
   const keys = await localBenchKeys(`stream-${name}`);
   const simulator = await startSimulatorProcess(`stream-${name}-simulator`, keys.simKey, {
@@ -187,19 +258,51 @@ async function startPair(
     ...simulatorEnv,
   });
   processes.push(simulator);
-  const gateway = await startServerProcess({
-    name: `stream-${name}-gateway`,
-    args: tsxArgs('local/main.ts'),
-    env: baseEnv(gatewayEnvOf(keys, simulator.ready)),
-    readyPattern: READY.server,
-  });
-  processes.push(gateway);
+  let ledger: ServerProcess | undefined;
+  if (options.countLedger) {
+    ledger = await startLedgerProcess(`stream-${name}-ledger`);
+    processes.push(ledger);
+  }
+  const ledgerEnv: Record<string, string> = ledger ? { DYNAMODB_ENDPOINT: ledger.ready } : {};
+  const startGateway = async (suffix: string, env: Record<string, string>) => {
+    const gateway = await startServerProcess({
+      name: `stream-${name}-gateway${suffix}`,
+      args: tsxArgs('local/main.ts'),
+      env: baseEnv(gatewayEnvOf(keys, simulator.ready, { ...ledgerEnv, ...env })),
+      readyPattern: READY.server,
+    });
+    processes.push(gateway);
+    return gateway.ready;
+  };
+  const gatewayUrl = await startGateway('', {});
+  const unjournaledUrl = ledger
+    ? await startGateway('-unjournaled', { STREAM_JOURNAL: 'off' })
+    : undefined;
   return {
     simulator,
-    gatewayUrl: gateway.ready,
+    ledger,
+    gatewayUrl,
+    unjournaledUrl,
     simulatorUrl: simulator.ready,
     simKey: keys.simKey,
     token: keys.token,
+  };
+}
+
+async function ledgerStatsOf(pair: Pair): Promise<LedgerStats | undefined> {
+  if (!pair.ledger) return undefined;
+  return (await ipcRequest<{ stats: LedgerStats }>(pair.ledger.child, { type: 'stats' })).stats;
+}
+
+/** Journal page writes and relay lease writes between two readings of the counting ledger. */
+function writesOf(
+  before: LedgerStats | undefined,
+  after: LedgerStats | undefined,
+): { journal: number; lease: number } {
+  if (!before || !after) return { journal: Number.NaN, lease: Number.NaN };
+  return {
+    journal: after.writes.journal - before.writes.journal,
+    lease: after.writes.lease - before.writes.lease,
   };
 }
 
@@ -223,9 +326,13 @@ async function submit(pair: Pair, sim: Record<string, number>): Promise<string> 
   return body.id;
 }
 
+/** The SSE route with the journal (the product's default), without it, and RunPod directly. */
+type StreamPath = 'gateway' | 'unjournaled' | 'direct';
+const PATHS: readonly StreamPath[] = ['direct', 'gateway', 'unjournaled'];
+
 async function runScenario(
   pair: Pair,
-  path: 'gateway' | 'direct',
+  path: StreamPath,
   streams: number,
   chunks: number,
   intervalMs: number,
@@ -237,29 +344,23 @@ async function runScenario(
     ),
   );
   const reads = await Promise.all(
-    jobIds.map((jobId) => (path === 'gateway' ? readSse(pair, jobId) : readDirect(pair, jobId))),
+    jobIds.map((jobId) =>
+      path === 'direct'
+        ? readDirect(pair, jobId)
+        : readSse(path === 'gateway' ? pair.gatewayUrl : (pair.unjournaledUrl ?? ''), pair, jobId),
+    ),
   );
   const stats = await statsOf(pair);
-  const lags: number[] = [];
-  const ttfcs: number[] = [];
-  const ttfbs: number[] = [];
-  let delivered = 0;
   for (const read of reads) {
-    const produced = stats.chunks[read.jobId]?.producedAt ?? [];
     if (read.arrivals.length !== chunks)
       throw new Error(
         `${path}: job ${read.jobId} delivered ${read.arrivals.length} of ${chunks} chunks`,
       );
-    for (const arrival of read.arrivals) {
-      const producedAt = produced[arrival.index];
-      if (producedAt === undefined)
-        throw new Error(`no producedAt for chunk ${arrival.index} of ${read.jobId}`);
-      lags.push(arrival.at - producedAt);
-    }
-    delivered += read.arrivals.length;
-    ttfcs.push((read.arrivals[0]?.at ?? Number.NaN) - read.sentAt);
-    ttfbs.push(read.firstByteAt - read.sentAt);
   }
+  const lags = lagsOf(reads, stats);
+  const delivered = reads.reduce((sum, read) => sum + read.arrivals.length, 0);
+  const ttfcs = reads.map((read) => (read.arrivals[0]?.at ?? Number.NaN) - read.sentAt);
+  const ttfbs = reads.map((read) => read.firstByteAt - read.sentAt);
   const streamPolls = (stats.requests.stream ?? 0) - (before.stream ?? 0);
   const statusCalls = (stats.requests.status ?? 0) - (before.status ?? 0);
   return {
@@ -273,13 +374,86 @@ async function runScenario(
     ttfbMs: round(median(ttfbs), 2),
     pollsPerChunk: round(streamPolls / delivered, 3),
     upstreamCallsPerChunk: round((streamPolls + statusCalls) / delivered, 3),
+    polls: streamPolls,
+  };
+}
+
+/** Lag percentiles of chunk arrivals against the simulator's production times. */
+function lagsOf(reads: readonly ReadOutcome[], stats: SimulatorStats): number[] {
+  const lags: number[] = [];
+  for (const read of reads) {
+    const produced = stats.chunks[read.jobId]?.producedAt ?? [];
+    for (const arrival of read.arrivals) {
+      const producedAt = produced[arrival.index];
+      if (producedAt !== undefined) lags.push(arrival.at - producedAt);
+    }
+  }
+  return lags;
+}
+
+/** `viewers` SSE clients on each job at once, through the journaled gateway. */
+async function measureViewers(
+  pair: Pair,
+  options: StreamingOptions['viewers'],
+): Promise<StreamViewersResult> {
+  const runs: {
+    p50: number;
+    p99: number;
+    max: number;
+    pollsPerChunk: number;
+    writes: number;
+    leaseWrites: number;
+  }[] = [];
+  for (let repetition = 0; repetition < options.repetitions; repetition++) {
+    const before = (await statsOf(pair)).requests;
+    const ledgerBefore = await ledgerStatsOf(pair);
+    const jobId = await submit(pair, {
+      stream: options.chunks,
+      chunkIntervalMs: options.intervalMs,
+      queueMs: QUEUE_MS,
+    });
+    const reads = await Promise.all(
+      Array.from({ length: options.viewers }, () => readSse(pair.gatewayUrl, pair, jobId)),
+    );
+    for (const read of reads) {
+      if (read.arrivals.length !== options.chunks) {
+        throw new Error(
+          `viewer of ${jobId} got ${read.arrivals.length} of ${options.chunks} chunks`,
+        );
+      }
+    }
+    const stats = await statsOf(pair);
+    const lags = lagsOf(reads, stats);
+    const polls = (stats.requests.stream ?? 0) - (before.stream ?? 0);
+    const ledgerAfter = await ledgerStatsOf(pair);
+    runs.push({
+      p50: percentile(lags, 50),
+      p99: percentile(lags, 99),
+      max: Math.max(...lags),
+      pollsPerChunk: polls / options.chunks,
+      ...(() => {
+        const writes = writesOf(ledgerBefore, ledgerAfter);
+        return { writes: writes.journal / polls, leaseWrites: writes.lease };
+      })(),
+    });
+  }
+  const of = (pick: (run: (typeof runs)[number]) => number) => round(median(runs.map(pick)), 3);
+  return {
+    viewers: options.viewers,
+    chunksPerJob: options.chunks,
+    chunkIntervalMs: options.intervalMs,
+    repetitions: options.repetitions,
+    lagMs: { p50: of((run) => run.p50), p99: of((run) => run.p99), max: of((run) => run.max) },
+    pollsPerChunk: of((run) => run.pollsPerChunk),
+    journalWritesPerPoll: of((run) => run.writes),
+    leaseWritesPerJob: of((run) => run.leaseWrites),
   };
 }
 
 /** Reads the gateway's SSE stream to its `done` event, timing each `output` event's arrival. */
-async function readSse(pair: Pair, jobId: string): Promise<ReadOutcome> {
+async function readSse(gatewayUrl: string, pair: Pair, jobId: string): Promise<ReadOutcome> {
   const sentAt = epochNow();
-  const response = await fetch(`${pair.gatewayUrl}/v1/runpod/${SURFACE}/stream/${jobId}`, {
+  const response = await fetch(`${gatewayUrl}/v1/runpod/${SURFACE}/stream/${jobId}`, {
     headers: { authorization: `Bearer ${pair.token}`, accept: 'text/event-stream' },
   });
   if (!response.ok || !response.body)
@@ -368,5 +542,6 @@ function medianOf(runs: readonly StreamRunMeasure[]): StreamRunMeasure {
     ttfbMs: of((run) => run.ttfbMs),
     pollsPerChunk: of((run) => run.pollsPerChunk),
     upstreamCallsPerChunk: of((run) => run.upstreamCallsPerChunk),
+    polls: of((run) => run.polls),
   };
 }

@@ -140,6 +140,26 @@ export class DynamoDbStreamJournal implements StreamJournal {
     }
   }
 
+  async leaseOf(jobId: string): Promise<{ holder: string; untilMs: number } | undefined> {
+    const { client, sdk } = await this.#access();
+    let item: Item | undefined;
+    try {
+      const answer = await client.send(
+        new sdk.GetItemCommand({
+          TableName: this.#tableName,
+          Key: { [LEDGER_TABLE.partitionKey]: { S: streamLeaseKeyOf(jobId) } },
+          ConsistentRead: true,
+        }),
+      );
+      item = answer.Item;
+    } catch (error) {
+      throw new JournalUnavailableError('The stream lease could not be read', { cause: error });
+    }
+    const holder = item?.holder?.S;
+    const untilMs = numberOf(item?.until);
+    return holder === undefined || untilMs === undefined ? undefined : { holder, untilMs };
+  }
+
   async release(jobId: string, holder: string): Promise<void> {
     const { client, sdk } = await this.#access();
     try {

@@ -38,6 +38,8 @@ export interface StreamJournal {
    * an unexpired one. Only the lease holder polls RunPod for SSE viewers.
    */
   lease(jobId: string, holder: string, untilMs: number, expiresAt: number): Promise<boolean>;
+  /** Who holds the job's relay lease and until when (epoch ms), read consistently; undefined if nobody. */
+  leaseOf(jobId: string): Promise<{ holder: string; untilMs: number } | undefined>;
   /** Gives the lease up (when this relay stops before the job ends), if it is still held. */
   release(jobId: string, holder: string): Promise<void>;
 }

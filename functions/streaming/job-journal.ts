@@ -167,10 +167,20 @@ export class StreamLease {
     return this.#until > Date.now();
   }
 
-  /** Takes the lease, or renews it when due; false while another relay holds it. */
+  /**
+   * Takes the lease, or renews it when due; false while another relay holds it. A relay that does
+   * not hold it reads it first and writes only to take a free or expired one: followers checking
+   * on a live relay cost a read, not a failed conditional write.
+   */
   async hold(): Promise<boolean> {
     const now = Date.now();
     if (this.#until - now > this.#renewBeforeMs) return true;
+    if (this.#until === 0) {
+      const current = await this.#journal.leaseOf(this.#jobId);
+      if (current !== undefined && current.holder !== this.holder && current.untilMs >= now) {
+        return false;
+      }
+    }
     const until = now + this.#leaseMs;
     if (!(await this.#journal.lease(this.#jobId, this.holder, until, this.#expiresAt))) {
       this.#until = 0;
