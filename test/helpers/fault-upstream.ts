@@ -26,6 +26,12 @@ export const FAULTS = {
   /** A 2 MiB answer, and one that never ends. */
   huge: 'faulthuge',
   endless: 'faultendless',
+  /** Headers at once, then one byte of body every 50 ms, never finishing (a slow drip). */
+  drip: 'faultdrip',
+  /** `/stream`: headers and half a JSON body with a chunk in it, then the connection reset. */
+  streamResetMidBody: 'faultstreamreset',
+  /** `/stream`: a slow drip instead of a poll's answer. */
+  streamDrip: 'faultstreamdrip',
 } as const;
 
 export const FAULT_API_KEY = 'fault-upstream-key';
@@ -44,6 +50,17 @@ function json(
 ): void {
   response.writeHead(status, { 'Content-Type': 'application/json', ...headers });
   response.end(JSON.stringify(body));
+}
+
+/** Answers 200 at once, then a byte every 50 ms until the client gives up. */
+function drip(response: ServerResponse): void {
+  response.writeHead(200, { 'Content-Type': 'application/json' });
+  response.write('{"id":"job-1","status":"COMPLETED","output":"');
+  const timer = setInterval(() => {
+    if (response.destroyed) clearInterval(timer);
+    else response.write('x');
+  }, 50);
+  response.once('close', () => clearInterval(timer));
 }
 
 export async function startFaultUpstream(): Promise<FaultUpstream> {
@@ -76,6 +93,19 @@ export async function startFaultUpstream(): Promise<FaultUpstream> {
         response.once('close', () => clearInterval(timer));
         return;
       }
+      case FAULTS.drip:
+        return drip(response);
+      case FAULTS.streamResetMidBody:
+        if (operation === 'status')
+          return json(response, 200, { id: 'job-1', status: 'IN_PROGRESS' });
+        response.writeHead(200, { 'Content-Type': 'application/json' });
+        response.write('{"status":"IN_PROGRESS","stream":[{"output":{"index":0}}');
+        setTimeout(() => request.socket.destroy(), 20).unref();
+        return;
+      case FAULTS.streamDrip:
+        if (operation === 'status')
+          return json(response, 200, { id: 'job-1', status: 'IN_PROGRESS' });
+        return drip(response);
       case FAULTS.reflects400:
       case FAULTS.reflects404:
         return json(response, endpointId === FAULTS.reflects400 ? 400 : 404, {

@@ -24,6 +24,7 @@ beforeAll(async () => {
     settings: {
       UPSTREAM_TIMEOUT_MS_RUN: '300',
       UPSTREAM_TIMEOUT_MS_STATUS: '300',
+      UPSTREAM_TIMEOUT_MS_STREAM: '500',
       STREAM_POLL_WAIT_MS: '1000',
       MAX_UPSTREAM_BODY_BYTES: String(1024 * 1024),
     },
@@ -144,7 +145,49 @@ describe('retries', () => {
   });
 });
 
+describe('an upstream that drips its answer', () => {
+  it('is cut at the upstream timeout and answered 504 upstream_timeout, whatever it still sends', async () => {
+    const started = Date.now();
+    const { response, body } = await call('status', FAULTS.drip);
+
+    expect(response.status).toBe(504);
+    expect(body).toMatchObject({ code: 'upstream_timeout' });
+    // Status's timeout is 300 ms here, and a read is retried once at most within its deadline.
+    expect(Date.now() - started).toBeLessThan(3_000);
+  });
+});
+
+/** The terminal events of an SSE read: exactly one ends every stream. */
+function terminalsOf(read: Awaited<ReturnType<typeof readSse>>): string[] {
+  return read.events
+    .map((event) => event.event)
+    .filter((event) => ['done', 'error', 'timeout'].includes(event));
+}
+
 describe('failures while streaming', () => {
+  it('ends with one event: error, and invents no chunk, when RunPod resets mid-body', async () => {
+    const read = await readSse(
+      `${fixture.base}/fault/stream/job-1?endpointId=${FAULTS.streamResetMidBody}`,
+      authHeaders(fixture.token),
+    );
+
+    expect(read.ended).toBe(true);
+    expect(outputsOf(read)).toEqual([]);
+    expect(terminalsOf(read)).toEqual(['error']);
+    expect(read.events.at(-1)?.data).toMatchObject({ code: 'upstream_unreachable' });
+  });
+
+  it('ends with one event: error upstream_timeout when a poll drips instead of answering', async () => {
+    const read = await readSse(
+      `${fixture.base}/fault/stream/job-1?endpointId=${FAULTS.streamDrip}`,
+      authHeaders(fixture.token),
+    );
+
+    expect(read.ended).toBe(true);
+    expect(terminalsOf(read)).toEqual(['error']);
+    expect(read.events.at(-1)?.data).toMatchObject({ code: 'upstream_timeout' });
+  });
+
   it('ends the stream with event: error when RunPod fails mid-stream', async () => {
     const read = await readSse(
       `${fixture.base}/fault/stream/job-1?endpointId=${FAULTS.streamBreaks}`,
