@@ -102,7 +102,10 @@ function reply(response: ServerResponse, status: number, contentType: string, bo
 }
 
 /** `GET|POST /v2/{endpointId}/{operation}[/{jobId}]` → the operation's canned answer. */
-export async function startInstantUpstream(): Promise<InstantService> {
+export async function startInstantUpstream(
+  overrides: Readonly<Record<string, string>> = {},
+): Promise<InstantService> {
+  const answers = { ...ANSWERS, ...overrides };
   let count = 0;
   const arrivals = new Arrivals();
   const server = createServer((request, response) => {
@@ -110,7 +113,7 @@ export async function startInstantUpstream(): Promise<InstantService> {
     arrivals.record();
     drain(request, () => {
       const operation = (request.url ?? '').split('?')[0]?.split('/')[3] ?? '';
-      const answer = ANSWERS[operation];
+      const answer = answers[operation];
       if (answer === undefined) reply(response, 404, 'application/json', '{"error":"not found"}');
       else reply(response, 200, 'application/json', answer);
     });
@@ -263,9 +266,14 @@ export interface BenchServices {
   close(): Promise<void>;
 }
 
-export async function startBenchServices(): Promise<BenchServices> {
+export async function startBenchServices(
+  options: {
+    /** Other answers than the canned ones, by operation (e.g. a 20 MB `status`). */
+    readonly upstreamAnswers?: Readonly<Record<string, string>>;
+  } = {},
+): Promise<BenchServices> {
   const credentials = benchCredentials();
-  const upstream = await startInstantUpstream();
+  const upstream = await startInstantUpstream(options.upstreamAnswers);
   const dynamoDb = await startInstantDynamoDb();
   const secretsManager = await startInstantSecretsManager({
     [KEY_STORE_SECRET_ARN]: credentials.keyStore,

@@ -7,6 +7,7 @@ import type { BodiesResult } from './bodies.ts';
 import type { BundleSizeResult } from './bundle-size.ts';
 import type { ColdRunner, ColdStartResult, ColdVariant } from './cold-start.ts';
 import { COMPARE_SUFFIX } from './compare.ts';
+import type { LargeOutputResult } from './large-output.ts';
 import { type E2eTarget, isComparedWithProxy, type LocalE2eResult } from './local-e2e.ts';
 import { PROJECT_ROOT } from './processes.ts';
 import { round } from './stats.ts';
@@ -63,6 +64,7 @@ export interface BenchResults {
   readonly coldStart?: ColdStartResult;
   readonly warmOverhead?: WarmOverheadResult;
   readonly bodies?: BodiesResult;
+  readonly largeOutput?: LargeOutputResult;
   readonly localE2e?: LocalE2eResult;
   readonly streaming?: StreamingResult;
 }
@@ -183,6 +185,16 @@ export function evaluateBudgets(results: BenchSections): BudgetCheck[] {
       `peak RSS of either 5 MiB body ≤ ${BUDGETS.bodyRssShareOfMemory * 100} % of the function's ${memoryMb} MB`,
       `plain ${plain.peakRssMb} MB, ${manyKeys.keys} keys ${manyKeys.peakRssMb} MB`,
       worstRss <= memoryMb * BUDGETS.bodyRssShareOfMemory,
+    );
+  }
+  if (results.largeOutput) {
+    const { small, large, memoryMb, outputBytes } = results.largeOutput;
+    add(
+      'output.rss',
+      `peak RSS passing a ${(outputBytes / 1e6).toFixed(0)} MB output through status (aws-lambda-ric) ≤ ${BUDGETS.bodyRssShareOfMemory * 100} % of the function's ${memoryMb} MB`,
+      `${large.peakRssMb} MB (a small output: ${small.peakRssMb} MB; ${large.responseBytes} bytes streamed back)`,
+      large.peakRssMb <= memoryMb * BUDGETS.bodyRssShareOfMemory &&
+        large.responseBytes >= outputBytes,
     );
   }
   const separate = results.localE2e?.setups.separate;

@@ -7,6 +7,7 @@ import { buildHarness } from './build-harness.ts';
 import { measureBundleSizes } from './bundle-size.ts';
 import { type ColdRunner, measureColdStarts } from './cold-start.ts';
 import { buildCompareFunctions, compareRootOf } from './compare.ts';
+import { measureLargeOutput } from './large-output.ts';
 import { measureLocalE2e } from './local-e2e.ts';
 import { OUT_DIR, PROJECT_ROOT } from './processes.ts';
 import { profileGateway } from './profile.ts';
@@ -33,9 +34,26 @@ import { measureWarmOverhead } from './warm-overhead.ts';
  * side. A full run writes bench/results.json; `--quick` (a ~1-minute smoke run), `--only`,
  * `--ops` and `--compare` write under bench/out/ unless `--out` says otherwise.
  */
-const SECTIONS = ['bundle', 'cold', 'warm', 'bodies', 'e2e', 'stream', 'profile'] as const;
+const SECTIONS = [
+  'bundle',
+  'cold',
+  'warm',
+  'bodies',
+  'output',
+  'e2e',
+  'stream',
+  'profile',
+] as const;
 type Section = (typeof SECTIONS)[number];
-const DEFAULT_SECTIONS: readonly Section[] = ['bundle', 'cold', 'warm', 'bodies', 'e2e', 'stream'];
+const DEFAULT_SECTIONS: readonly Section[] = [
+  'bundle',
+  'cold',
+  'warm',
+  'bodies',
+  'output',
+  'e2e',
+  'stream',
+];
 
 const { values } = parseArgs({
   options: {
@@ -105,7 +123,7 @@ log(
 
 let synthesis: Synthesis | undefined;
 const needsSynth = sections.some((section) =>
-  ['bundle', 'cold', 'warm', 'bodies', 'profile'].includes(section),
+  ['bundle', 'cold', 'warm', 'bodies', 'output', 'profile'].includes(section),
 );
 if (needsSynth) synthesis = await synthesize({ fresh: values['fresh-synth'], log });
 const harness = sections.some((section) => ['cold', 'warm', 'bodies', 'profile'].includes(section))
@@ -154,6 +172,14 @@ for (const section of sections) {
     });
   } else if (section === 'bodies' && synthesis && harness) {
     results.bodies = await measureBodies({ synthesis, harness, repetitions: quick ? 1 : 3, log });
+  } else if (section === 'output' && synthesis) {
+    // RunPod documents outputs up to 20 MB for /run jobs.
+    results.largeOutput = await measureLargeOutput({
+      synthesis,
+      outputBytes: 20_000_000,
+      repetitions: quick ? 1 : 3,
+      log,
+    });
   } else if (section === 'e2e') {
     results.localE2e = await measureLocalE2e({
       // Many short paired runs rather than a few long ones: neighbours on a shared machine move

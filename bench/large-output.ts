@@ -1,0 +1,136 @@
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { eventOf, JOB_ID } from './events.ts';
+import { startBenchServices } from './instant-services.ts';
+import { lambdaEnvironment } from './lambda-env.ts';
+import { logFileOf, NODE, PROJECT_ROOT, tailOf } from './processes.ts';
+import { startOneShotRuntimeApi } from './runtime-api.ts';
+import { median, round } from './stats.ts';
+import { ACCOUNT, REGION, type Synthesis } from './synth.ts';
+
+/**
+ * A large job output through `status` under the real Lambda runtime client (`aws-lambda-ric`),
+ * as on Lambda: one invocation in a fresh process whose upstream answers `/status` with a job of
+ * `outputBytes` of output, and the same with a small output as the same-run baseline. The
+ * process's peak RSS (VmHWM) is read when the response has fully arrived at the Runtime API.
+ */
+export interface LargeOutputResult {
+  readonly outputBytes: number;
+  readonly repetitions: number;
+  /** The function's memory, MB: what the peak RSS must stay under, with room. */
+  readonly memoryMb: number;
+  readonly small: { readonly peakRssMb: number };
+  readonly large: { readonly peakRssMb: number; readonly responseBytes: number };
+}
+
+const RIC_ENTRY = join(PROJECT_ROOT, 'node_modules', 'aws-lambda-ric', 'index.mjs');
+
+function statusAnswer(outputBytes: number): string {
+  return JSON.stringify({
+    id: JOB_ID,
+    status: 'COMPLETED',
+    delayTime: 12,
+    executionTime: 34,
+    output: 'x'.repeat(outputBytes),
+  });
+}
+
+export async function measureLargeOutput(options: {
+  readonly synthesis: Synthesis;
+  readonly outputBytes: number;
+  readonly repetitions: number;
+  readonly log: (line: string) => void;
+}): Promise<LargeOutputResult> {
+  const fn = options.synthesis.functions.status;
+  const runs = { small: [] as number[], large: [] as number[] };
+  const responseBytes: number[] = [];
+  for (let repetition = 0; repetition < options.repetitions; repetition++) {
+    const order =
+      repetition % 2 === 0 ? (['small', 'large'] as const) : (['large', 'small'] as const);
+    for (const size of order) {
+      const measured = await invokeOnce(
+        fn,
+        statusAnswer(size === 'small' ? 16 : options.outputBytes),
+        `large-output-${size}`,
+      );
+      runs[size].push(measured.peakRssMb);
+      if (size === 'large') responseBytes.push(measured.bytes);
+    }
+  }
+  const result: LargeOutputResult = {
+    outputBytes: options.outputBytes,
+    repetitions: options.repetitions,
+    memoryMb: fn.memorySize,
+    small: { peakRssMb: round(median(runs.small), 1) },
+    large: {
+      peakRssMb: round(median(runs.large), 1),
+      responseBytes: Math.round(median(responseBytes)),
+    },
+  };
+  options.log(
+    `  large output: ${(options.outputBytes / 1e6).toFixed(0)} MB through status: peak RSS ${result.large.peakRssMb} MB (small output ${result.small.peakRssMb} MB; memory ${result.memoryMb} MB)`,
+  );
+  return result;
+}
+
+async function invokeOnce(
+  fn: Synthesis['functions']['status'],
+  answer: string,
+  name: string,
+): Promise<{ peakRssMb: number; bytes: number }> {
+  const services = await startBenchServices({ upstreamAnswers: { status: answer } });
+  const functionName = `bench-${name}`;
+  const api = await startOneShotRuntimeApi(
+    eventOf('status', services.token),
+    `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${functionName}`,
+    60_000,
+  );
+  const logFile = logFileOf(name);
+  const log = openSync(logFile, 'w');
+  const child = spawn(NODE, [RIC_ENTRY], {
+    cwd: fn.assetDir,
+    env: {
+      ...lambdaEnvironment({
+        functionName,
+        taskRoot: fn.assetDir,
+        memorySize: fn.memorySize,
+        templateEnvironment: fn.environment,
+        upstreamBaseUrl: services.upstream.url,
+        secretsManagerUrl: services.secretsManager.url,
+        dynamoDbUrl: services.dynamoDb.url,
+      }),
+      AWS_LAMBDA_RUNTIME_API: api.address,
+    },
+    stdio: ['ignore', log, log],
+  });
+  closeSync(log);
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
+  try {
+    const response = await Promise.race([
+      api.response,
+      exited.then((code) => {
+        throw new Error(`aws-lambda-ric exited with ${code}`);
+      }),
+    ]);
+    if (response.statusCode !== 200) throw new Error(`answered ${response.statusCode}`);
+    return { peakRssMb: peakRssMbOf(child.pid), bytes: response.bytes };
+  } catch (error) {
+    throw new Error(`${name} under aws-lambda-ric failed: ${String(error)}\n${tailOf(logFile)}`);
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+    await api.close();
+    await services.close();
+  }
+}
+
+/** The process's peak resident set so far (Linux's VmHWM), MB. */
+function peakRssMbOf(pid: number | undefined): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kilobytes = Number(/^VmHWM:\s+(\d+) kB$/m.exec(status)?.[1]);
+  if (!Number.isFinite(kilobytes)) throw new Error('no VmHWM in /proc/<pid>/status');
+  return kilobytes / 1024;
+}
