@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { type ParsedKeyStore, parseKeyStore } from '../functions/auth/key-store.ts';
 import { OPERATIONS, type Operation } from '../functions/routes.ts';
 import { parseRoutingConfig } from '../functions/routing/routing-config.ts';
+import { loadSecretText } from '../functions/secrets/secret-source.ts';
 import { createKey, readKeyStoreFile, setKeyDisabled } from './key-file.ts';
 import { DEFAULT_KEYS_FILE, DEFAULT_ROUTING_CONFIG } from './local-settings.ts';
 
@@ -10,7 +12,7 @@ const USAGE = `Usage:
                          [--all-jobs <a,b|*>] [--expires <ISO time>] [--description <text>]
                          [--aws] [--file <path>]
   npm run keys -- list [--file <path>]
-  npm run keys -- validate [--file <path>]
+  npm run keys -- validate [--file <path> | --secret <name or ARN>]
   npm run keys -- disable --id <id> [--file <path>]
   npm run keys -- enable --id <id> [--file <path>]
 
@@ -23,7 +25,9 @@ Without --operations a key may call every operation but purge-queue, which must 
 --surfaces and --all-jobs must name surfaces of the routing config ($GATEWAY_CONFIG or
 ${DEFAULT_ROUTING_CONFIG}), or *.
 validate checks every entry of the store (what the gateway would ignore, and why) and exits 1
-if any entry is bad; run it before putting a hand-edited store live.`;
+if any entry is bad; run it before putting a hand-edited store live. With --secret it reads the
+deployed key store from AWS Secrets Manager (the stack's KeyStoreSecretArn output) with your AWS
+credentials and region, as the functions do.`;
 
 function fail(message: string): never {
   console.error(`${message}\n\n${USAGE}`);
@@ -49,6 +53,7 @@ async function main(): Promise<void> {
       description: { type: 'string' },
       aws: { type: 'boolean', default: false },
       file: { type: 'string' },
+      secret: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -90,15 +95,19 @@ async function main(): Promise<void> {
   }
 
   if (command === 'validate') {
-    const { keys, problems } = await readKeyStoreFile(file);
+    const source = values.secret === undefined ? file : `secret ${values.secret}`;
+    const { keys, problems } =
+      values.secret === undefined
+        ? await readKeyStoreFile(file)
+        : await readDeployedKeyStore(values.secret);
     for (const problem of problems) console.error(problem);
     if (problems.length > 0) {
       console.error(
-        `${file}: ${problems.length} entr${problems.length === 1 ? 'y' : 'ies'} the gateway would ignore`,
+        `${source}: ${problems.length} entr${problems.length === 1 ? 'y' : 'ies'} the gateway would ignore`,
       );
       process.exit(1);
     }
-    console.log(`${file}: valid, ${keys.length} key${keys.length === 1 ? '' : 's'}`);
+    console.log(`${source}: valid, ${keys.length} key${keys.length === 1 ? '' : 's'}`);
     return;
   }
 
@@ -127,6 +136,23 @@ async function main(): Promise<void> {
     return;
   }
   fail(`Unknown command ${command}`);
+}
+
+/** The deployed key store, read from Secrets Manager by the functions' own loader and parser. */
+async function readDeployedKeyStore(secret: string): Promise<ParsedKeyStore> {
+  if (secret.startsWith('file:') || secret.startsWith('env:')) {
+    fail('--secret takes a Secrets Manager secret name or ARN');
+  }
+  let text: string;
+  try {
+    text = await loadSecretText(secret);
+  } catch (error) {
+    console.error(
+      `Cannot read secret ${secret}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+    process.exit(1);
+  }
+  return parseKeyStore(text);
 }
 
 /** ISO 8601 with a time and a zone, as the key store takes it, and in the future. */

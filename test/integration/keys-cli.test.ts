@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../functions/auth/key-store.ts';
+import { startSecretsManager } from '../helpers/lambda/secrets-manager-emulator.ts';
 import { TEST_ROUTING } from '../helpers/test-routing.ts';
 
 /** `npm run keys` as an operator runs it: the CLI in its own process on a key file. */
@@ -108,6 +109,59 @@ describe('npm run keys', () => {
     expect(listed.stdout).toContain('fine\tactive');
     expect(listed.stderr).toContain('warning: keys.1 (id typo)');
   });
+
+  it('validates the deployed store in Secrets Manager with --secret, as the functions read it', async () => {
+    const secretsManager = await startSecretsManager();
+    const arn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:gw-keys-AbCdEf';
+    const validate = async (secret: string) => {
+      try {
+        const { stdout, stderr } = await run(TSX, [CLI, 'validate', '--secret', secret], {
+          env: {
+            ...process.env,
+            GATEWAY_CONFIG: join(dir, 'routing.json'),
+            AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.url,
+            AWS_REGION: 'us-east-1',
+            AWS_ACCESS_KEY_ID: 'test',
+            AWS_SECRET_ACCESS_KEY: 'test',
+          },
+        });
+        return { code: 0, stdout, stderr };
+      } catch (error) {
+        return error as { code: number; stdout: string; stderr: string };
+      }
+    };
+    try {
+      secretsManager.putSecret(
+        arn,
+        JSON.stringify({
+          keys: [
+            { id: 'fine', sha256: sha256Hex('rpg_fine'), surfaces: ['chat'] },
+            { id: 'typo', sha256: 'not-hex', surfaces: ['chat'] },
+          ],
+        }),
+      );
+      const bad = await validate(arn);
+      secretsManager.putSecret(
+        arn,
+        JSON.stringify({
+          keys: [{ id: 'fine', sha256: sha256Hex('rpg_fine'), surfaces: ['chat'] }],
+        }),
+      );
+      const good = await validate(arn);
+      const missing = await validate(
+        'arn:aws:secretsmanager:us-east-1:123456789012:secret:nope-AbCdEf',
+      );
+
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toContain('keys.1 (id typo) is ignored');
+      expect(good.code).toBe(0);
+      expect(good.stdout).toContain(`secret ${arn}: valid, 1 key`);
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toContain('Cannot read secret');
+    } finally {
+      await secretsManager.close();
+    }
+  }, 60_000);
 
   it('keeps a bad entry and unknown fields when it rewrites the file', async () => {
     await writeFile(
