@@ -230,34 +230,48 @@ export async function profileGateway(options: {
   const { upstream, secretsManager, token } = services;
   const health = options.synthesis.functions.health;
   const bundleDir = await unminifiedBundle('health', health.assetDir);
+  // `run` too: a submitting function loads the DynamoDB SDK and the ledger's code at cold start.
+  const run = options.synthesis.functions.run;
+  const runBundleDir = await unminifiedBundle('run', run.assetDir);
   const bundles = new Map([
     [join(bundleDir, 'index.mjs'), await moduleMapOf(join(bundleDir, 'index.mjs'))],
+    [join(runBundleDir, 'index.mjs'), await moduleMapOf(join(runBundleDir, 'index.mjs'))],
   ]);
-  const envOf = (taskRoot: string, extra: Record<string, string>) => ({
-    ...lambdaEnvironment({
-      functionName: 'bench-health',
-      taskRoot,
-      memorySize: health.memorySize,
-      templateEnvironment: {
-        ...health.environment,
-        BASELINE_UPSTREAM_URL: `${upstream.url}/${ENDPOINT_ID}/health`,
-      },
-      upstreamBaseUrl: upstream.url,
-      secretsManagerUrl: secretsManager.url,
-      dynamoDbUrl: services.dynamoDb.url,
-    }),
-    BENCH_TASK_ROOT: taskRoot,
-    BENCH_EVENT: JSON.stringify(eventOf('health', token)),
-    ...extra,
-  });
+  const envOf = (operation: 'health' | 'run', taskRoot: string, extra: Record<string, string>) => {
+    const fn = options.synthesis.functions[operation];
+    return {
+      ...lambdaEnvironment({
+        functionName: `bench-${operation}`,
+        taskRoot,
+        memorySize: fn.memorySize,
+        templateEnvironment: {
+          ...fn.environment,
+          BASELINE_UPSTREAM_URL: `${upstream.url}/${ENDPOINT_ID}/health`,
+        },
+        upstreamBaseUrl: upstream.url,
+        secretsManagerUrl: secretsManager.url,
+        dynamoDbUrl: services.dynamoDb.url,
+      }),
+      BENCH_TASK_ROOT: taskRoot,
+      BENCH_EVENT: JSON.stringify(eventOf(operation, token)),
+      ...extra,
+    };
+  };
   try {
-    for (const [name, taskRoot] of [
-      ['cold-health', bundleDir],
-      ['cold-baseline', options.harness.baselineDir],
+    for (const [name, operation, taskRoot] of [
+      ['cold-health', 'health', bundleDir],
+      ['cold-run', 'run', runBundleDir],
+      ['cold-baseline', 'health', options.harness.baselineDir],
     ] as const) {
       const dir = join(PROFILE_DIR, name);
       await mkdir(dir, { recursive: true });
-      await runProfiled(options.harness.coldHarness, taskRoot, envOf(taskRoot, {}), dir, name);
+      await runProfiled(
+        options.harness.coldHarness,
+        taskRoot,
+        envOf(operation, taskRoot, {}),
+        dir,
+        name,
+      );
       log(
         `\n${name} (one cold start, whole process):\n${await summarizeProfile(await newestProfile(dir), { bundles })}`,
       );
@@ -268,7 +282,7 @@ export async function profileGateway(options: {
     await runProfiled(
       options.harness.warmHarness,
       bundleDir,
-      envOf(bundleDir, {
+      envOf('health', bundleDir, {
         BENCH_BASELINE_REQUEST: JSON.stringify(upstreamRequestOf('health', upstream.url)),
         BENCH_WARMUP: String(warmup),
         BENCH_BLOCKS: String(blocks),

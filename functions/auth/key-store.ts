@@ -1,7 +1,7 @@
-import { hash } from 'node:crypto';
 import * as z from 'zod/mini';
 import { logger } from '../observability/logger.ts';
 import { OPERATIONS, type Operation } from '../routes.ts';
+import { crypto } from '../runtime/builtins.ts';
 import { describeIssues } from '../validation/describe-issues.ts';
 
 /**
@@ -87,7 +87,7 @@ export const TOKEN_PREFIX = 'rpg_';
 
 export function sha256Hex(token: string): string {
   // One-shot hash: no Hash object per request.
-  return hash('sha256', token, 'hex');
+  return crypto.hash('sha256', token, 'hex');
 }
 
 /** Validates a whole key store document strictly (what the key CLI writes); names the bad field. */

@@ -1,6 +1,6 @@
-import { isAbsolute, resolve } from 'node:path';
 import { type Operation, routeFor } from '../routes.ts';
 import { DEFAULT_MAX_UPSTREAM_BODY_BYTES } from '../runpod/client.ts';
+import { path } from '../runtime/builtins.ts';
 
 /**
  * Runtime settings, read once per execution environment from environment variables.
@@ -83,7 +83,7 @@ export function readSettings(operation: Operation, env: NodeJS.ProcessEnv = proc
   const configPath = env.GATEWAY_CONFIG ?? 'routing.json';
   const route = routeFor(operation);
   return {
-    routingConfigPath: isAbsolute(configPath) ? configPath : resolve(root, configPath),
+    routingConfigPath: path.isAbsolute(configPath) ? configPath : path.resolve(root, configPath),
     keyStoreRef: required(env, 'GATEWAY_KEY_STORE'),
     runpodApiKeyRef: required(env, 'RUNPOD_API_KEY_SECRET'),
     runpodBaseUrl: baseUrl(env.RUNPOD_BASE_URL),

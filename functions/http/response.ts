@@ -1,5 +1,7 @@
-import type { Readable } from 'node:stream';
 import type { GatewayError } from './gateway-error.ts';
+
+type Readable = import('node:stream').Readable;
+
 import { PROBLEM_CONTENT_TYPE, problemOf } from './problem.ts';
 
 /** What an operation returns: middy writes it buffered or streamed, as the route says. */

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type {
   AttributeValue,
   BatchGetItemCommandOutput,
@@ -6,6 +5,7 @@ import type {
   KeysAndAttributes,
   WriteRequest,
 } from '@aws-sdk/client-dynamodb';
+import { crypto } from '../runtime/builtins.ts';
 import type { DynamoDbAccess } from './dynamodb-job-ledger.ts';
 import {
   journalPageKeyOf,
@@ -60,7 +60,7 @@ export class DynamoDbStreamJournal implements StreamJournal {
     const { client, sdk } = await this.#access();
     const data = Buffer.from(page.chunks.join('\n'), 'utf8');
     const parts = Math.max(1, Math.ceil(data.length / PART_BYTES));
-    const nonce = randomUUID();
+    const nonce = crypto.randomUUID();
     const ttl = { N: String(expiresAt) };
     const item: Item = {
       [LEDGER_TABLE.partitionKey]: { S: journalPageKeyOf(jobId, page.page) },

@@ -1,7 +1,7 @@
-import { hash } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
 import { logger } from '../observability/logger.ts';
+import { crypto } from '../runtime/builtins.ts';
 import {
   IdempotencyInProgressError,
   IdempotencyKeyReusedError,
@@ -117,7 +117,7 @@ export class IdempotentSubmissions {
     config.registerLambdaContext(submission.context);
     const data = {
       key: `${submission.consumerKeyId}\n${submission.clientKey}`,
-      fingerprint: hash('sha256', JSON.stringify(submission.request), 'hex'),
+      fingerprint: crypto.hash('sha256', JSON.stringify(submission.request), 'hex'),
     };
     const call: SubmissionCall = { submit: submission.submit, ran: false };
     try {

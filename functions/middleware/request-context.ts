@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { BUFFERED_INTEGRATION_TIMEOUT_SECONDS, type Operation, routeFor } from '../routes.ts';
+import { crypto } from '../runtime/builtins.ts';
 import type { GatewayMiddleware } from './request-state.ts';
 
 /** Time kept back from the deadline to write the answer. */
@@ -24,7 +24,7 @@ export function requestContext(operation: Operation): GatewayMiddleware {
         ? remaining
         : Math.min(remaining, BUFFERED_INTEGRATION_TIMEOUT_SECONDS * 1000);
       context.gateway = {
-        requestId: event.requestContext?.requestId || randomUUID(),
+        requestId: event.requestContext?.requestId || crypto.randomUUID(),
         operation,
         startedAt: now,
         deadline: now + limit - ANSWER_MARGIN_MS,

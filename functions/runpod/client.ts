@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { timersPromises } from '../runtime/builtins.ts';
 import {
   RunPodHttpError,
   RunPodInvalidResponseError,
@@ -137,7 +137,7 @@ export class RunPodClient {
         if (!retryable || attempt >= maxAttempts || Date.now() + backoff + 50 >= policy.deadline) {
           throw error;
         }
-        await sleep(backoff, undefined, { signal: call.signal });
+        await timersPromises.setTimeout(backoff, undefined, { signal: call.signal });
       }
     }
   }

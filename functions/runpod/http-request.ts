@@ -1,6 +1,7 @@
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { urlToHttpOptions } from 'node:url';
+import { http, https, url as nodeUrl } from '../runtime/builtins.ts';
+
+type HttpAgent = import('node:http').Agent;
+type IncomingMessage = import('node:http').IncomingMessage;
 
 /** Where requests go: scheme, host and port, parsed once from a base URL. */
 export interface HttpOrigin {
@@ -46,7 +47,7 @@ export class HttpBodyTooLargeError extends Error {
 
 export function httpOriginOf(url: URL): HttpOrigin {
   // urlToHttpOptions also unwraps an IPv6 literal's brackets.
-  const { hostname, port } = urlToHttpOptions(url);
+  const { hostname, port } = nodeUrl.urlToHttpOptions(url);
   return {
     secure: url.protocol === 'https:',
     hostname: hostname ?? '',
@@ -74,8 +75,8 @@ const AGENT_OPTIONS = {
   // Node's own fetch and global agents take it.
   ...(process.env.NODE_USE_ENV_PROXY === '1' ? { proxyEnv: process.env } : {}),
 } as const;
-const httpPool: Pool = { agent: new HttpAgent(AGENT_OPTIONS), lastActivityAt: 0 };
-const httpsPool: Pool = { agent: new HttpsAgent(AGENT_OPTIONS), lastActivityAt: 0 };
+const httpPool: Pool = { agent: new http.Agent(AGENT_OPTIONS), lastActivityAt: 0 };
+const httpsPool: Pool = { agent: new https.Agent(AGENT_OPTIONS), lastActivityAt: 0 };
 
 /**
  * Lambda freezes an execution environment between invocations, and with it the timers that
@@ -104,7 +105,7 @@ function agentOf(pool: Pool): HttpAgent {
 export function sendHttp(origin: HttpOrigin, init: HttpRequest): Promise<HttpAnswer> {
   const pool = origin.secure ? httpsPool : httpPool;
   return new Promise((resolve, reject) => {
-    const request = (origin.secure ? httpsRequest : httpRequest)({
+    const request = (origin.secure ? https.request : http.request)({
       hostname: origin.hostname,
       port: origin.port,
       path: init.path,

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { KeyStore } from '../auth/key-store.ts';
 import { readSettings, type Settings } from '../config/settings.ts';
 import { DynamoDbJobLedger } from '../ledger/dynamodb-job-ledger.ts';
@@ -7,6 +6,7 @@ import { parseRoutingConfig, type RoutingConfig } from '../routing/routing-confi
 import { RunPodClient } from '../runpod/client.ts';
 import { SecretCache } from '../secrets/secret-cache.ts';
 import { loadSecretText, parseRunPodApiKey } from '../secrets/secret-source.ts';
+import { fs } from './builtins.ts';
 
 /** What an execution environment keeps between invocations. Built once, at cold start. */
 export interface GatewayRuntime {
@@ -28,7 +28,7 @@ export function createGatewayRuntime(operation: Operation, env = process.env): G
   const settings = readSettings(operation, env);
   let routingJson: unknown;
   try {
-    routingJson = JSON.parse(readFileSync(settings.routingConfigPath, 'utf8'));
+    routingJson = JSON.parse(fs.readFileSync(settings.routingConfigPath, 'utf8'));
   } catch (error) {
     throw new Error(`Cannot read routing config ${settings.routingConfigPath}`, { cause: error });
   }

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import type {
   BatchGetSecretValueCommand,
   GetSecretValueCommand,
@@ -6,6 +5,7 @@ import type {
   SecretValueEntry,
 } from '@aws-sdk/client-secrets-manager';
 import { logger } from '../observability/logger.ts';
+import { fsPromises } from '../runtime/builtins.ts';
 
 /**
  * Where a secret's text comes from, by reference:
@@ -36,7 +36,7 @@ function secretsManagerAccess(): Promise<SecretsManagerAccess> {
 
 export const loadSecretText: SecretLoader = async (reference) => {
   if (reference.startsWith('file:')) {
-    return readFile(reference.slice('file:'.length), 'utf8');
+    return fsPromises.readFile(reference.slice('file:'.length), 'utf8');
   }
   if (reference.startsWith('env:')) {
     const value = process.env[reference.slice('env:'.length)];

@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { type JournalPage, lastSeqOf, type StreamJournal } from '../ledger/stream-journal.ts';
+import { crypto } from '../runtime/builtins.ts';
 
 /** Reading grows from one page per call (following live) to BatchGetItem's 100 (replaying). */
 const MAX_READ_PAGES = 100;
@@ -141,7 +141,7 @@ export class JobJournal {
  * viewers find the lease taken and replay the journal without asking RunPod.
  */
 export class StreamLease {
-  readonly holder = randomUUID();
+  readonly holder = crypto.randomUUID();
   readonly #journal: StreamJournal;
   readonly #jobId: string;
   readonly #expiresAt: number;

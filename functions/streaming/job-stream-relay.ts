@@ -1,5 +1,3 @@
-import { Readable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { toGatewayError } from '../http/map-error.ts';
 import { problemOf } from '../http/problem.ts';
 import { LedgerUnavailableError } from '../ledger/job-ledger.ts';
@@ -8,6 +6,7 @@ import { logger } from '../observability/logger.ts';
 import { RunPodHttpError, RunPodNetworkError } from '../runpod/errors.ts';
 import { FINAL_JOB_FIELDS, isTerminal, type StreamPoll } from '../runpod/job-status.ts';
 import { retryAfterSeconds } from '../runpod/retry-after.ts';
+import { stream, timersPromises } from '../runtime/builtins.ts';
 import type { JobJournal, StreamLease } from './job-journal.ts';
 import { SSE_KEEP_ALIVE, sseEvent, sseEventOfJson } from './sse-format.ts';
 
@@ -95,11 +94,13 @@ const NOT_SENT_CODES = new Set([
  * drained chunks: the caller gets `event: error` and can resume, because RunPod keeps
  * undelivered chunks buffered. Destroying the body (the caller went away) aborts polling.
  */
-export function relayJobStream(options: JobStreamOptions): Readable & { finished: Promise<void> } {
+export function relayJobStream(
+  options: JobStreamOptions,
+): InstanceType<typeof stream.Readable> & { finished: Promise<void> } {
   return new JobStreamRelay(options);
 }
 
-class JobStreamRelay extends Readable {
+class JobStreamRelay extends stream.Readable {
   readonly #options: JobStreamOptions;
   readonly #abort = new AbortController();
   #keepAlive: NodeJS.Timeout | undefined;
@@ -188,7 +189,7 @@ class JobStreamRelay extends Readable {
           followMs = FOLLOW_FLOOR_MS;
           continue;
         }
-        await sleep(followMs, undefined, { signal }).catch(() => undefined);
+        await timersPromises.setTimeout(followMs, undefined, { signal }).catch(() => undefined);
         followMs = Math.min(followMs * 2, FOLLOW_CEILING_MS);
         continue;
       }
@@ -215,7 +216,7 @@ class JobStreamRelay extends Readable {
             ? this.#error(error, pause)
             : this.#timeout(status);
         }
-        await sleep(pause, undefined, { signal }).catch(() => undefined);
+        await timersPromises.setTimeout(pause, undefined, { signal }).catch(() => undefined);
         continue;
       }
       const chunks = (poll.stream ?? []).map(chunkTextOf);
@@ -258,7 +259,7 @@ class JobStreamRelay extends Readable {
           EMPTY_POLL_FLOOR_MS * 2 ** (unheldEmptyPolls - 1),
           EMPTY_POLL_CEILING_MS,
         );
-        await sleep(pause, undefined, { signal }).catch(() => undefined);
+        await timersPromises.setTimeout(pause, undefined, { signal }).catch(() => undefined);
       }
     }
   }
