@@ -289,7 +289,10 @@ class JobStreamRelay extends stream.Readable {
 
   /** The journal ended with `done` (already sent): nobody needs to poll RunPod for this job again. */
   async #finishJournal(journal: JournalAccess): Promise<void> {
-    if (journal.lease.held) {
+    // Any relay that polled RunPod closes the journal, even one whose lease lapsed meanwhile
+    // (the write is conditional: it fails quietly if another relay holds a live lease). A
+    // follower that only read the end leaves it to the relay that wrote it.
+    if (journal.lease.held || this.#polls > 0) {
       await journal.lease
         .keepForGood()
         .catch((error: unknown) => this.#warn('lease not kept', error));
