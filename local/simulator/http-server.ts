@@ -172,6 +172,33 @@ export function createSimulatorServer(options: SimulatorServerOptions): Server {
     return true;
   }
 
+  /** One `/stream` poll: held while the job has no news, then the chunks it takes (RunPod's drain). */
+  async function streamPoll(context: RequestContext, job: ReadonlyJob): Promise<void> {
+    const { response } = context;
+
+    const waitMs =
+      !ignoreStreamWait && context.url.searchParams.has('wait')
+        ? waitParam(context.url, streamHoldMs)
+        : streamHoldMs;
+    const deadline = performance.now() + waitMs;
+    const hasNews = (): boolean => job.unreadChunks.length > 0 || isTerminal(job.status);
+    let timedOut = false;
+    // Loops because a concurrent poll of the same job may take the chunks that woke this one.
+    while (!hasNews() && !timedOut && !job.deleted) {
+      const outcome = await hold(response, job, hasNews, deadline - performance.now());
+      if (outcome === 'aborted') return;
+      timedOut = outcome === 'timeout';
+    }
+    if (job.deleted) return sendError(response, 404, `Job ${job.id} not found`);
+    // Chunks are taken only for a client still there to receive them: nothing is lost.
+    if (isClosed(response)) return;
+    const chunks = engine.takeUnreadChunks(job);
+    sendJson(response, 200, {
+      status: job.status,
+      stream: chunks.map((output) => ({ output })),
+    });
+  }
+
   const handlers: Readonly<Record<Operation, (context: RequestContext) => Promise<void> | void>> = {
     run(context) {
       const parsed = parseSubmitBody(context.body, false);
@@ -208,28 +235,12 @@ export function createSimulatorServer(options: SimulatorServerOptions): Server {
     async stream(context) {
       const job = findJob(context);
       if (job === undefined) return;
-      const { response } = context;
-      const waitMs =
-        !ignoreStreamWait && context.url.searchParams.has('wait')
-          ? waitParam(context.url, streamHoldMs)
-          : streamHoldMs;
-      const deadline = performance.now() + waitMs;
-      const hasNews = (): boolean => job.unreadChunks.length > 0 || isTerminal(job.status);
-      let timedOut = false;
-      // Loops because a concurrent poll of the same job may take the chunks that woke this one.
-      while (!hasNews() && !timedOut && !job.deleted) {
-        const outcome = await hold(response, job, hasNews, deadline - performance.now());
-        if (outcome === 'aborted') return;
-        timedOut = outcome === 'timeout';
+      const answered = stats.streamPollStarted(job.id);
+      try {
+        await streamPoll(context, job);
+      } finally {
+        answered();
       }
-      if (job.deleted) return sendError(response, 404, `Job ${job.id} not found`);
-      // Chunks are taken only for a client still there to receive them: nothing is lost.
-      if (isClosed(response)) return;
-      const chunks = engine.takeUnreadChunks(job);
-      sendJson(response, 200, {
-        status: job.status,
-        stream: chunks.map((output) => ({ output })),
-      });
     },
 
     cancel(context) {

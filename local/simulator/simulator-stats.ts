@@ -10,6 +10,8 @@ export interface JobChunkTimes {
   readonly producedAt: readonly number[];
   /** When chunk i left the simulator in a `/stream` response. */
   readonly deliveredAt: readonly number[];
+  /** The most `/stream` polls of this job the simulator was holding or answering at once. */
+  readonly maxConcurrentPolls: number;
 }
 
 export interface SimulatorStats {
@@ -19,7 +21,7 @@ export interface SimulatorStats {
    * arrival, whatever the answer (401 and 404 included).
    */
   readonly requests: Readonly<Record<string, number>>;
-  /** Per job id, for jobs that streamed at least one chunk and still exist (not yet expired). */
+  /** Per job id, for jobs that streamed a chunk or were polled on `/stream`, while they exist. */
   readonly chunks: Readonly<Record<string, JobChunkTimes>>;
 }
 
@@ -30,6 +32,8 @@ export function epochNow(): number {
 interface MutableChunkTimes {
   producedAt: number[];
   deliveredAt: number[];
+  pollsInFlight: number;
+  maxConcurrentPolls: number;
 }
 
 export class StatsRecorder {
@@ -51,6 +55,16 @@ export class StatsRecorder {
     for (let index = 0; index < count; index += 1) deliveredAt.push(now);
   }
 
+  /** A `/stream` poll of the job started; call the returned function when it is answered. */
+  streamPollStarted(jobId: string): () => void {
+    const times = this.#timesOf(jobId);
+    times.pollsInFlight += 1;
+    times.maxConcurrentPolls = Math.max(times.maxConcurrentPolls, times.pollsInFlight);
+    return () => {
+      times.pollsInFlight -= 1;
+    };
+  }
+
   /** A retried job streams again from chunk 0. */
   resetChunks(jobId: string): void {
     this.#chunks.delete(jobId);
@@ -64,7 +78,11 @@ export class StatsRecorder {
   snapshot(): SimulatorStats {
     const chunks: Record<string, JobChunkTimes> = {};
     for (const [jobId, times] of this.#chunks) {
-      chunks[jobId] = { producedAt: [...times.producedAt], deliveredAt: [...times.deliveredAt] };
+      chunks[jobId] = {
+        producedAt: [...times.producedAt],
+        deliveredAt: [...times.deliveredAt],
+        maxConcurrentPolls: times.maxConcurrentPolls,
+      };
     }
     return { requests: Object.fromEntries(this.#requests), chunks };
   }
@@ -72,7 +90,7 @@ export class StatsRecorder {
   #timesOf(jobId: string): MutableChunkTimes {
     let times = this.#chunks.get(jobId);
     if (times === undefined) {
-      times = { producedAt: [], deliveredAt: [] };
+      times = { producedAt: [], deliveredAt: [], pollsInFlight: 0, maxConcurrentPolls: 0 };
       this.#chunks.set(jobId, times);
     }
     return times;

@@ -115,8 +115,10 @@ describe('the stream journal', () => {
       expect(indexesOf(viewer)).toEqual(upTo(chunks));
       expect(viewer.events.at(-1)).toMatchObject({ event: 'done', data: { status: 'COMPLETED' } });
     }
-    // One relay: about one poll per chunk (the queue's held polls and the last one besides).
+    // One relay: about one poll per chunk (the queue's held polls and the last one besides),
+    // and never two polls of the job at once.
     expect(streamPolls() - polls).toBeLessThanOrEqual(chunks + 4);
+    expect(fixture.gateway.simulator?.stats().chunks[jobId]?.maxConcurrentPolls).toBe(1);
   });
 
   it('carries a 1 MB chunk through the journal intact', async () => {
