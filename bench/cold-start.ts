@@ -1,14 +1,13 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { join } from 'node:path';
 import type { BuiltHarness } from './build-harness.ts';
 import { ENDPOINT_ID, eventOf } from './events.ts';
 import { type InstantService, startBenchServices } from './instant-services.ts';
 import { lambdaEnvironment } from './lambda-env.ts';
-import { epochNow, logFileOf, NODE, PROJECT_ROOT, tailOf } from './processes.ts';
-import { startOneShotRuntimeApi } from './runtime-api.ts';
+import { epochNow, logFileOf, NODE, tailOf } from './processes.ts';
+import { invokeOnceUnderRic } from './runtime-api.ts';
 import { median, round, type Summary, summarize } from './stats.ts';
-import { ACCOUNT, type FunctionUnderTest, REGION, type Synthesis } from './synth.ts';
+import type { FunctionUnderTest, Synthesis } from './synth.ts';
 
 /**
  * Cold start: from spawning a fresh Node 24 process to having the first invocation's response,
@@ -81,8 +80,6 @@ export interface ColdStartResult {
  * so what the gateway adds over a floor with the same HTTP client.
  */
 export const NODE_HTTP_FLOOR = 'floor, node:http instead of fetch';
-
-const RIC_ENTRY = join(PROJECT_ROOT, 'node_modules', 'aws-lambda-ric', 'index.mjs');
 
 interface Variant {
   readonly name: string;
@@ -328,44 +325,21 @@ function runHarness(script: string, variant: Variant, services: Services): Promi
 }
 
 async function runRic(variant: Variant, services: Services): Promise<ColdSample> {
-  const functionName = `bench-${variant.name}`;
-  const api = await startOneShotRuntimeApi(
-    variant.event,
-    `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${functionName}`,
-    variant.timeoutMs,
-  );
-  const env = { ...environmentOf(variant, services), AWS_LAMBDA_RUNTIME_API: api.address };
-  const spawnedAt = epochNow();
-  const child = spawn(NODE, [RIC_ENTRY], {
+  const { spawnedAt, response } = await invokeOnceUnderRic({
     cwd: variant.taskRoot,
-    env,
-    stdio: ['ignore', services.log, services.log],
+    env: environmentOf(variant, services),
+    event: variant.event,
+    functionName: `bench-${variant.name}`,
+    timeoutMs: variant.timeoutMs,
+    logFd: services.log,
+    logFile: services.logFile,
+    measure: () => undefined,
   });
-  const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => resolve(code)),
-  );
-  try {
-    const response = await Promise.race([
-      api.response,
-      exited.then((code) => {
-        throw new Error(`aws-lambda-ric exited with ${code}`);
-      }),
-    ]);
-    if (response.statusCode !== 200) throw new Error(`answered ${response.statusCode}`);
-    return {
-      totalMs: response.receivedAt - spawnedAt,
-      bootMs: response.firstPollAt - spawnedAt,
-      initMs: undefined,
-      invokeMs: response.receivedAt - response.firstPollAt,
-      timeline: timelineOf(services, response.firstPollAt, response.receivedAt, spawnedAt),
-    };
-  } catch (error) {
-    throw new Error(
-      `${variant.name} cold start under aws-lambda-ric failed: ${String(error)}\n${tailOf(services.logFile)}`,
-    );
-  } finally {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await exited;
-    await api.close();
-  }
+  return {
+    totalMs: response.receivedAt - spawnedAt,
+    bootMs: response.firstPollAt - spawnedAt,
+    initMs: undefined,
+    invokeMs: response.receivedAt - response.firstPollAt,
+    timeline: timelineOf(services, response.firstPollAt, response.receivedAt, spawnedAt),
+  };
 }

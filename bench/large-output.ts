@@ -1,13 +1,11 @@
-import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { eventOf, JOB_ID } from './events.ts';
 import { startBenchServices } from './instant-services.ts';
 import { lambdaEnvironment } from './lambda-env.ts';
-import { logFileOf, NODE, PROJECT_ROOT, tailOf } from './processes.ts';
-import { startOneShotRuntimeApi } from './runtime-api.ts';
+import { logFileOf } from './processes.ts';
+import { invokeOnceUnderRic } from './runtime-api.ts';
 import { median, round } from './stats.ts';
-import { ACCOUNT, REGION, type Synthesis } from './synth.ts';
+import type { Synthesis } from './synth.ts';
 
 /**
  * A large job output through `status` under the real Lambda runtime client (`aws-lambda-ric`),
@@ -23,8 +21,6 @@ export interface LargeOutputResult {
   readonly small: { readonly peakRssMb: number };
   readonly large: { readonly peakRssMb: number; readonly responseBytes: number };
 }
-
-const RIC_ENTRY = join(PROJECT_ROOT, 'node_modules', 'aws-lambda-ric', 'index.mjs');
 
 function statusAnswer(outputBytes: number): string {
   return JSON.stringify({
@@ -81,17 +77,12 @@ async function invokeOnce(
 ): Promise<{ peakRssMb: number; bytes: number }> {
   const services = await startBenchServices({ upstreamAnswers: { status: answer } });
   const functionName = `bench-${name}`;
-  const api = await startOneShotRuntimeApi(
-    eventOf('status', services.token),
-    `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${functionName}`,
-    60_000,
-  );
   const logFile = logFileOf(name);
   const log = openSync(logFile, 'w');
-  const child = spawn(NODE, [RIC_ENTRY], {
-    cwd: fn.assetDir,
-    env: {
-      ...lambdaEnvironment({
+  try {
+    const { response, measured } = await invokeOnceUnderRic({
+      cwd: fn.assetDir,
+      env: lambdaEnvironment({
         functionName,
         taskRoot: fn.assetDir,
         memorySize: fn.memorySize,
@@ -100,29 +91,16 @@ async function invokeOnce(
         secretsManagerUrl: services.secretsManager.url,
         dynamoDbUrl: services.dynamoDb.url,
       }),
-      AWS_LAMBDA_RUNTIME_API: api.address,
-    },
-    stdio: ['ignore', log, log],
-  });
-  closeSync(log);
-  const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => resolve(code)),
-  );
-  try {
-    const response = await Promise.race([
-      api.response,
-      exited.then((code) => {
-        throw new Error(`aws-lambda-ric exited with ${code}`);
-      }),
-    ]);
-    if (response.statusCode !== 200) throw new Error(`answered ${response.statusCode}`);
-    return { peakRssMb: peakRssMbOf(child.pid), bytes: response.bytes };
-  } catch (error) {
-    throw new Error(`${name} under aws-lambda-ric failed: ${String(error)}\n${tailOf(logFile)}`);
+      event: eventOf('status', services.token),
+      functionName,
+      timeoutMs: 60_000,
+      logFd: log,
+      logFile,
+      measure: peakRssMbOf,
+    });
+    return { peakRssMb: measured, bytes: response.bytes };
   } finally {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await exited;
-    await api.close();
+    closeSync(log);
     await services.close();
   }
 }

@@ -45,15 +45,8 @@ const SECTIONS = [
   'profile',
 ] as const;
 type Section = (typeof SECTIONS)[number];
-const DEFAULT_SECTIONS: readonly Section[] = [
-  'bundle',
-  'cold',
-  'warm',
-  'bodies',
-  'output',
-  'e2e',
-  'stream',
-];
+/** Every section but the profiles, which are asked for by name. */
+const DEFAULT_SECTIONS: readonly Section[] = SECTIONS.filter((section) => section !== 'profile');
 
 const { values } = parseArgs({
   options: {

@@ -1,6 +1,9 @@
+import { spawn } from 'node:child_process';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { epochNow } from './processes.ts';
+import { join } from 'node:path';
+import { epochNow, NODE, PROJECT_ROOT, tailOf } from './processes.ts';
+import { ACCOUNT, REGION } from './synth.ts';
 
 /**
  * A one-invocation Lambda Runtime API for `aws-lambda-ric`: the first
@@ -113,5 +116,62 @@ function statusCodeOf(body: Buffer, streamed: boolean): number {
     return Number((JSON.parse(body.toString('utf8')) as { statusCode?: number }).statusCode ?? 200);
   } catch {
     return Number.NaN;
+  }
+}
+
+const RIC_ENTRY = join(PROJECT_ROOT, 'node_modules', 'aws-lambda-ric', 'index.mjs');
+
+/**
+ * One invocation of a function under the real runtime interface client: a fresh
+ * `aws-lambda-ric` process on a one-shot Runtime API, until its response has fully arrived.
+ * `measure` runs then, before the process is killed (to read its /proc entry). Throws, with the
+ * tail of `logFile`, when the process exits first or the answer is not a 200.
+ */
+export async function invokeOnceUnderRic<T>(options: {
+  readonly cwd: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly event: unknown;
+  readonly functionName: string;
+  readonly timeoutMs: number;
+  /** Where the process's output goes (an open file descriptor). */
+  readonly logFd: number;
+  readonly logFile: string;
+  readonly measure: (pid: number | undefined) => T;
+}): Promise<{
+  readonly spawnedAt: number;
+  readonly response: RuntimeResponse;
+  readonly measured: T;
+}> {
+  const api = await startOneShotRuntimeApi(
+    options.event,
+    `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${options.functionName}`,
+    options.timeoutMs,
+  );
+  const spawnedAt = epochNow();
+  const child = spawn(NODE, [RIC_ENTRY], {
+    cwd: options.cwd,
+    env: { ...options.env, AWS_LAMBDA_RUNTIME_API: api.address },
+    stdio: ['ignore', options.logFd, options.logFd],
+  });
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
+  try {
+    const response = await Promise.race([
+      api.response,
+      exited.then((code) => {
+        throw new Error(`aws-lambda-ric exited with ${code}`);
+      }),
+    ]);
+    if (response.statusCode !== 200) throw new Error(`answered ${response.statusCode}`);
+    return { spawnedAt, response, measured: options.measure(child.pid) };
+  } catch (error) {
+    throw new Error(
+      `${options.functionName} under aws-lambda-ric failed: ${String(error)}\n${tailOf(options.logFile)}`,
+    );
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+    await api.close();
   }
 }

@@ -72,6 +72,19 @@ export function authHeaders(
   return { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', ...extra };
 }
 
+/** Submits a simulated job (`input.sim`, see docs/simulator.md) on `chat`; its id. */
+export async function submitSimulated(
+  fixture: GatewayFixture,
+  sim: Record<string, unknown>,
+): Promise<string> {
+  const response = await fetch(`${fixture.base}/chat/run`, {
+    method: 'POST',
+    headers: authHeaders(fixture.token),
+    body: JSON.stringify({ input: { sim } }),
+  });
+  return ((await response.json()) as { id: string }).id;
+}
+
 /** Polls /status until the job reaches a terminal status. */
 export async function waitForTerminal(
   fixture: GatewayFixture,

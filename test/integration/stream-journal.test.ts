@@ -10,6 +10,7 @@ import {
   authHeaders,
   type GatewayFixture,
   startGatewayFixture,
+  submitSimulated,
   waitForTerminal,
 } from '../helpers/local-gateway-fixture.ts';
 import { outputsOf, readSse, type SseRead } from '../helpers/sse-client.ts';
@@ -32,13 +33,8 @@ afterAll(async () => {
   await fixture.close();
 });
 
-async function submit(sim: Record<string, unknown>, base = fixture.base): Promise<string> {
-  const response = await fetch(`${base}/chat/run`, {
-    method: 'POST',
-    headers: authHeaders(fixture.token),
-    body: JSON.stringify({ input: { sim } }),
-  });
-  return ((await response.json()) as { id: string }).id;
+function submit(sim: Record<string, unknown>): Promise<string> {
+  return submitSimulated(fixture, sim);
 }
 
 function streamUrl(jobId: string, base = fixture.base): string {

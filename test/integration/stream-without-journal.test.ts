@@ -3,6 +3,7 @@ import {
   authHeaders,
   type GatewayFixture,
   startGatewayFixture,
+  submitSimulated,
 } from '../helpers/local-gateway-fixture.ts';
 import { readSse } from '../helpers/sse-client.ts';
 
@@ -18,13 +19,8 @@ afterAll(async () => {
   await fixture.close();
 });
 
-async function submit(sim: Record<string, unknown>): Promise<string> {
-  const response = await fetch(`${fixture.base}/chat/run`, {
-    method: 'POST',
-    headers: authHeaders(fixture.token),
-    body: JSON.stringify({ input: { sim } }),
-  });
-  return ((await response.json()) as { id: string }).id;
+function submit(sim: Record<string, unknown>): Promise<string> {
+  return submitSimulated(fixture, sim);
 }
 
 describe('the stream route with the journal turned off', () => {

@@ -3,6 +3,7 @@ import {
   authHeaders,
   type GatewayFixture,
   startGatewayFixture,
+  submitSimulated,
   waitForTerminal,
 } from '../helpers/local-gateway-fixture.ts';
 import { rawRequest } from '../helpers/raw-http.ts';
@@ -23,13 +24,8 @@ afterAll(async () => {
   await fixture.close();
 });
 
-async function submit(sim: Record<string, unknown>): Promise<string> {
-  const response = await fetch(`${fixture.base}/chat/run`, {
-    method: 'POST',
-    headers: authHeaders(fixture.token),
-    body: JSON.stringify({ input: { sim } }),
-  });
-  return ((await response.json()) as { id: string }).id;
+function submit(sim: Record<string, unknown>): Promise<string> {
+  return submitSimulated(fixture, sim);
 }
 
 function streamUrl(jobId: string): string {
