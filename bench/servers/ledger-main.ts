@@ -1,11 +1,10 @@
-import { createServer, request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import {
   JOURNAL_KEY_PREFIX,
   LEASE_KEY_PREFIX,
   LEDGER_TABLE,
 } from '../../functions/ledger/ledger-table.ts';
 import { startLedgerEngine } from '../../local/ledger-engine.ts';
+import { startDynamoDbProxy } from '../../test/helpers/dynamodb-proxy.ts';
 
 /**
  * The embedded DynamoDB-compatible engine in its own process for the bench, behind a proxy that
@@ -20,7 +19,6 @@ export interface LedgerStats {
 }
 
 const engine = await startLedgerEngine();
-const target = new URL(engine.endpoint);
 const stats: LedgerStats = { requests: {}, writes: { journal: 0, lease: 0, other: 0 } };
 
 function kindOf(body: string): keyof LedgerStats['writes'] {
@@ -30,41 +28,16 @@ function kindOf(body: string): keyof LedgerStats['writes'] {
   return 'other';
 }
 
-const server = createServer((request, response) => {
-  const operation = String(request.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
-  stats.requests[operation] = (stats.requests[operation] ?? 0) + 1;
-  const parts: Buffer[] = [];
-  request.on('data', (part: Buffer) => parts.push(part));
-  request.on('end', () => {
-    const body = Buffer.concat(parts);
-    if (operation === 'PutItem' || operation === 'BatchWriteItem') {
-      stats.writes[kindOf(body.toString('utf8'))]++;
-    }
-    const upstream = httpRequest(
-      {
-        hostname: target.hostname,
-        port: target.port,
-        path: request.url,
-        method: request.method,
-        headers: request.headers,
-      },
-      (answer) => {
-        response.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(response);
-      },
-    );
-    upstream.on('error', () => response.destroy());
-    upstream.end(body);
-  });
+const proxy = await startDynamoDbProxy(engine.endpoint, {
+  observe: (operation, body) => {
+    stats.requests[operation] = (stats.requests[operation] ?? 0) + 1;
+    if (operation === 'PutItem' || operation === 'BatchWriteItem') stats.writes[kindOf(body)]++;
+  },
 });
-await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
 process.on('message', (message: { id: number; type: string }) => {
   if (message.type === 'stats') process.send?.({ id: message.id, stats });
 });
-console.log(
-  `ledger engine listening at http://127.0.0.1:${(server.address() as AddressInfo).port} (key ${LEDGER_TABLE.partitionKey})`,
-);
+console.log(`ledger engine listening at ${proxy.endpoint} (key ${LEDGER_TABLE.partitionKey})`);
 process.once('SIGTERM', () => {
-  server.close();
-  engine.close().finally(() => process.exit(0));
+  proxy.close().finally(() => engine.close().finally(() => process.exit(0)));
 });
