@@ -18,6 +18,8 @@ export interface NewKey {
   readonly allJobs?: readonly string[];
   readonly expiresAt?: string;
   readonly description?: string;
+  /** The key's own limits (request rates by operation). */
+  readonly limits?: KeyEntry['limits'];
 }
 
 /** A consumer token: the prefix for leak scanners, then 256 random bits. */
@@ -35,6 +37,7 @@ export function keyEntryOf(key: NewKey, token: string, now = new Date()): KeyEnt
     ...(key.allJobs ? { allJobs: [...key.allJobs] } : {}),
     ...(key.expiresAt ? { expiresAt: key.expiresAt } : {}),
     ...(key.description ? { description: key.description } : {}),
+    ...(key.limits ? { limits: key.limits } : {}),
     createdAt: now.toISOString(),
   };
 }

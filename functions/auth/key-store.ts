@@ -4,6 +4,18 @@ import { OPERATIONS, type Operation } from '../routes.ts';
 import { crypto } from '../runtime/builtins.ts';
 import { describeIssues } from '../validation/describe-issues.ts';
 
+/** A request rate for one operation: `perSecond` steady, `burst` at once (default: one second's worth). */
+const rateSchema = z.strictObject({
+  perSecond: z.number().check(z.positive(), z.maximum(1_000)),
+  burst: z.optional(z.int().check(z.minimum(1), z.maximum(10_000))),
+});
+
+/** A key's own limits, beyond the stage's and RunPod's (see README "Limits and usage"). */
+const keyLimitsSchema = z.looseObject({
+  /** Request rates by operation; `"*"` for every operation not named. */
+  rate: z.optional(z.partialRecord(z.enum([...OPERATIONS, '*']), rateSchema)),
+});
+
 /**
  * One consumer key. Fields this version does not know (an operator's `"team"`, a newer version's
  * limits) are kept, not refused: a key store is edited by hand and shared by every function.
@@ -28,6 +40,7 @@ const keyEntrySchema = z.looseObject({
   disabled: z.optional(z.boolean()),
   description: z.optional(z.string().check(z.maxLength(500))),
   createdAt: z.optional(z.iso.datetime({ offset: true })),
+  limits: z.optional(keyLimitsSchema),
 });
 
 /** The document around the entries; each entry is checked on its own (`parseKeyStore`). */
@@ -148,4 +161,14 @@ export function grantsOperation(entry: KeyEntry, operation: Operation): boolean 
 export function grantsAllJobs(entry: KeyEntry, surface: string): boolean {
   const surfaces = entry.allJobs ?? [];
   return surfaces.includes('*') || surfaces.includes(surface);
+}
+
+/** The key's request rate for an operation (its own, else its `"*"`), if it has one. */
+export function rateLimitOf(
+  entry: KeyEntry,
+  operation: Operation,
+): { perSecond: number; burst: number } | undefined {
+  const rate = entry.limits?.rate?.[operation] ?? entry.limits?.rate?.['*'];
+  if (rate === undefined) return undefined;
+  return { perSecond: rate.perSecond, burst: rate.burst ?? Math.max(1, Math.ceil(rate.perSecond)) };
 }

@@ -114,7 +114,9 @@ export function readSettings(operation: Operation, env: NodeJS.ProcessEnv = proc
     streamJournal: onOff(env, 'STREAM_JOURNAL', true),
     streamLeaseMs: positiveInteger(env, 'STREAM_LEASE_MS', DEFAULT_STREAM_LEASE_MS),
     // An operation that keeps or checks job ownership must not run without its ledger.
-    ledgerTableName: route.ledger === 'none' ? undefined : required(env, 'LEDGER_TABLE'),
+    // The others use the table only for per-key rate counters, when a key has limits.
+    ledgerTableName:
+      route.ledger === 'none' ? optional(env, 'LEDGER_TABLE') : required(env, 'LEDGER_TABLE'),
     dynamoDbEndpoint: optionalUrl(env, 'DYNAMODB_ENDPOINT'),
   };
 }
@@ -127,6 +129,11 @@ function optionalUrl(env: NodeJS.ProcessEnv, name: string): string | undefined {
     throw new Error(`${name} must be an http(s) URL, got "${raw}"`);
   }
   return raw;
+}
+
+function optional(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value === '' ? undefined : value;
 }
 
 function required(env: NodeJS.ProcessEnv, name: string): string {

@@ -37,6 +37,10 @@ export class DynamoDbJobLedger implements JobLedger {
     this.#options = options;
   }
 
+  get tableName(): string {
+    return this.#options.tableName;
+  }
+
   /**
    * At cold start: loads the SDK, creates the client and sends one cheap read (an item that never
    * exists, under the key prefix every ledger-using function may read), while the secrets are on

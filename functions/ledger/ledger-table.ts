@@ -6,7 +6,7 @@ export const LEDGER_TABLE = {
   /**
    * Partition key (string): `job#<jobId>` for job records, `idempotency#…` for idempotency
    * records, `journal#<jobId>#<page>` (and `…#<nonce>#<part>`) for stream journal pages,
-   * `lease#<jobId>` for a stream's relay lease.
+   * `lease#<jobId>` for a stream's relay lease, `rate#<keyId>#<operation>` for per-key rates.
    */
   partitionKey: 'pk',
   /** Epoch seconds; DynamoDB's TTL deletes items some time after it passes. */
@@ -26,6 +26,8 @@ export function jobKeyOf(jobId: string): string {
 /** Where stream journal items start; the construct lets the stream function write only these and leases. */
 export const JOURNAL_KEY_PREFIX = 'journal#';
 export const LEASE_KEY_PREFIX = 'lease#';
+/** Per-key request rate counters; every function may update only these (and what its route uses). */
+export const RATE_KEY_PREFIX = 'rate#';
 
 export function journalPageKeyOf(jobId: string, page: number): string {
   return `${JOURNAL_KEY_PREFIX}${jobId}#${page}`;
@@ -38,4 +40,8 @@ export function journalPartKeyOf(jobId: string, page: number, nonce: string, par
 
 export function streamLeaseKeyOf(jobId: string): string {
   return `${LEASE_KEY_PREFIX}${jobId}`;
+}
+
+export function rateKeyOf(keyId: string, operation: string): string {
+  return `${RATE_KEY_PREFIX}${keyId}#${operation}`;
 }

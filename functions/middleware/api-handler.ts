@@ -16,6 +16,7 @@ import { RunPodSession, type UpstreamCall } from '../runpod/runpod-session.ts';
 import { createGatewayRuntime, type GatewayRuntime } from '../runtime/gateway-runtime.ts';
 import { authenticate } from './authenticate.ts';
 import { problemErrors } from './problem-errors.ts';
+import { rateLimit } from './rate-limit.ts';
 import { requestContext } from './request-context.ts';
 import { type GatewayContext, type RequestState, required } from './request-state.ts';
 import { routeEndpoint } from './route-endpoint.ts';
@@ -82,7 +83,8 @@ export interface OperationSpec<
 
 /**
  * The one standard chain every operation runs through:
- * request id → problem errors → authenticate → validate → resolve endpoint → operation.
+ * request id → problem errors → authenticate → the key's rate → validate → resolve endpoint →
+ * operation.
  * Streaming routes use middy 7's streamify execution mode (its v6 `streamifyResponse: true`
  * option is silently ignored by v7).
  */
@@ -123,6 +125,7 @@ export function createApiHandler<
     .use(requestContext(spec.operation))
     .use(problemErrors())
     .use(authenticate(runtime))
+    .use(rateLimit(runtime))
     .use(
       validateRequest(runtime, {
         query: spec.query,

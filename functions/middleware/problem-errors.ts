@@ -6,7 +6,7 @@ import type { GatewayMiddleware } from './request-state.ts';
 
 /**
  * Last word on every response: errors become problem+json (RFC 9457), every answer gets
- * X-Request-Id, and one log line records the outcome. Registered second in the chain so
+ * X-Request-Id and the headers earlier middleware asked for (RateLimit), and one log line records the outcome. Registered second in the chain so
  * its `after` runs after the handler's and its `onError` sees every failure.
  */
 export function problemErrors(): GatewayMiddleware {
@@ -14,6 +14,7 @@ export function problemErrors(): GatewayMiddleware {
     after: (request) => {
       const { context, response } = request;
       if (!response) return;
+      Object.assign(response.headers, context.gateway.responseHeaders);
       response.headers[REQUEST_ID_HEADER] = context.gateway.requestId;
       // A streamed body logs its own completion when it ends.
       if (typeof response.body === 'string') logCompletion(context.gateway, response.statusCode);
@@ -31,6 +32,7 @@ export function problemErrors(): GatewayMiddleware {
         });
       }
       const response = problemResponse(error, requestId);
+      Object.assign(response.headers, state?.responseHeaders, error.headers);
       response.headers[REQUEST_ID_HEADER] = requestId;
       if (state) logCompletion(state, error.status, error.code);
       middyRequest.response = response;

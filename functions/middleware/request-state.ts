@@ -27,6 +27,8 @@ export interface RequestState {
   model?: string;
   /** The ledger's record of the job a follow-up call acts on (after the ownership check). */
   job?: JobRecord;
+  /** Headers every answer to this request carries, success or problem (RateLimit). */
+  responseHeaders?: Record<string, string>;
   /** Work that outlives the response (a stream relay journaling after its caller left). */
   lingering?: Promise<void>;
   /** For the completion log line. */

@@ -1,7 +1,8 @@
 import { KeyStore } from '../auth/key-store.ts';
 import { readSettings, type Settings } from '../config/settings.ts';
 import { DynamoDbJobLedger } from '../ledger/dynamodb-job-ledger.ts';
-import type { Operation } from '../routes.ts';
+import { DynamoDbRateLimiter } from '../limits/rate-limiter.ts';
+import { type Operation, routeFor } from '../routes.ts';
 import { parseRoutingConfig, type RoutingConfig } from '../routing/routing-config.ts';
 import { RunPodClient } from '../runpod/client.ts';
 import { SecretCache } from '../secrets/secret-cache.ts';
@@ -18,6 +19,8 @@ export interface GatewayRuntime {
   readonly client: RunPodClient;
   /** The job ledger, for the operations that record or look up jobs. */
   readonly ledger: DynamoDbJobLedger | undefined;
+  /** Per-key request rates, in the ledger's table; created on first use (keys with limits). */
+  rateLimiter(): DynamoDbRateLimiter;
 }
 
 /**
@@ -32,13 +35,16 @@ export function createGatewayRuntime(operation: Operation, env = process.env): G
   } catch (error) {
     throw new Error(`Cannot read routing config ${settings.routingConfigPath}`, { cause: error });
   }
-  const ledger =
+  const table =
     settings.ledgerTableName === undefined
       ? undefined
       : new DynamoDbJobLedger({
           tableName: settings.ledgerTableName,
           endpoint: settings.dynamoDbEndpoint,
         });
+  // health and purge-queue get the table for rate counters only: no ledger, no warm-up.
+  const ledger = routeFor(operation).ledger === 'none' ? undefined : table;
+  let rateLimiter: DynamoDbRateLimiter | undefined;
   const runtime: GatewayRuntime = {
     operation,
     settings,
@@ -59,6 +65,16 @@ export function createGatewayRuntime(operation: Operation, env = process.env): G
       maxBodyBytes: settings.maxUpstreamBodyBytes,
     }),
     ledger,
+    rateLimiter: () => {
+      if (table === undefined) {
+        throw new Error('LEDGER_TABLE is not set: per-key rate limits need the ledger table');
+      }
+      rateLimiter ??= new DynamoDbRateLimiter({
+        tableName: table.tableName,
+        access: () => table.access(),
+      });
+      return rateLimiter;
+    },
   };
   // Read both secrets now, side by side, while the runtime is still starting: the first
   // request then finds them cached instead of reading them one after the other. A failure

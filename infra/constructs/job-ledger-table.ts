@@ -13,6 +13,7 @@ import {
   JOURNAL_KEY_PREFIX,
   LEASE_KEY_PREFIX,
   LEDGER_TABLE,
+  RATE_KEY_PREFIX,
 } from '../../functions/ledger/ledger-table.ts';
 import type { Operation } from '../../functions/routes.ts';
 
@@ -60,6 +61,12 @@ export const JOURNAL_ACTIONS: Readonly<Partial<Record<Operation, readonly string
   ],
 };
 
+/**
+ * What every function may do with per-key rate counters (`rate#…`; see
+ * `functions/limits/rate-limiter.ts`): update them conditionally and read one on a refusal.
+ */
+export const RATE_LIMIT_ACTIONS: readonly string[] = ['dynamodb:GetItem', 'dynamodb:UpdateItem'];
+
 export interface JobLedgerTableProps {
   readonly removalPolicy: RemovalPolicy;
 }
@@ -84,7 +91,7 @@ export class JobLedgerTable extends Construct {
     });
   }
 
-  /** The statements letting one operation's function use the ledger as it needs (none if it does not). */
+  /** The statements letting one operation's function use the table as it needs. */
   statementsFor(operation: Operation): PolicyStatement[] {
     const statements: PolicyStatement[] = [];
     const actions = LEDGER_ACTIONS[operation];
@@ -128,6 +135,17 @@ export class JobLedgerTable extends Construct {
         }),
       );
     }
+    statements.push(
+      new PolicyStatement({
+        sid: 'CountKeyRates',
+        effect: Effect.ALLOW,
+        actions: [...RATE_LIMIT_ACTIONS],
+        resources: [this.table.tableArn],
+        conditions: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${RATE_KEY_PREFIX}*`] },
+        },
+      }),
+    );
     return statements;
   }
 }

@@ -138,7 +138,8 @@ export class RunPodGateway extends Construct {
         environment.MAX_UPSTREAM_BODY_BYTES = String(settings.maxUpstreamBodyBytes);
       }
       const ledgerStatements = ledger.statementsFor(route.operation);
-      if (ledgerStatements.length > 0) environment.LEDGER_TABLE = ledger.table.tableName;
+      // Every function: its route's ledger use, and per-key rate counters.
+      environment.LEDGER_TABLE = ledger.table.tableName;
       const operationFunction = new OperationFunction(
         this,
         `${pascalCase(route.operation)}Function`,

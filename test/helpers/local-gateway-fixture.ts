@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OPERATIONS, type Operation } from '../../functions/routes.ts';
-import { createKey } from '../../local/key-file.ts';
+import { createKey, type NewKey } from '../../local/key-file.ts';
 import {
   type LocalGateway,
   type LocalGatewayOptions,
@@ -19,7 +19,7 @@ export interface GatewayFixture {
     id: string,
     surfaces: string[],
     operations?: Operation[],
-    grants?: { allJobs?: string[] },
+    grants?: { allJobs?: string[]; limits?: NewKey['limits'] },
   ): Promise<string>;
   close(): Promise<void>;
 }

@@ -5,6 +5,7 @@ import {
   IDEMPOTENCY_ACTIONS,
   JOURNAL_ACTIONS,
   LEDGER_ACTIONS,
+  RATE_LIMIT_ACTIONS,
 } from '../../infra/constructs/job-ledger-table.ts';
 import { synthGateway } from './gateway-fixture.ts';
 
@@ -66,20 +67,17 @@ describe('the job ledger table', () => {
       const table = { 'Fn::GetAtt': [tableLogicalId, 'Arn'] };
       const actionsOf = (actions: readonly string[]) =>
         actions.length === 1 ? actions[0] : [...actions];
+      const expected: unknown[] = [];
       if (route.ledger === 'none') {
         expect(LEDGER_ACTIONS[route.operation]).toEqual([]);
-        expect(ledgerStatements).toEqual([]);
-        expect(variables.LEDGER_TABLE).toBeUndefined();
-        continue;
-      }
-      const expected: unknown[] = [
-        {
+      } else {
+        expected.push({
           Sid: 'UseJobLedger',
           Effect: 'Allow',
           Action: actionsOf(LEDGER_ACTIONS[route.operation]),
           Resource: table,
-        },
-      ];
+        });
+      }
       const idempotency = IDEMPOTENCY_ACTIONS[route.operation];
       if (idempotency !== undefined) {
         expected.push({
@@ -104,6 +102,14 @@ describe('the job ledger table', () => {
           },
         });
       }
+      // Every function keeps its keys' rate counters, and only those.
+      expected.push({
+        Sid: 'CountKeyRates',
+        Effect: 'Allow',
+        Action: actionsOf(RATE_LIMIT_ACTIONS),
+        Resource: table,
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['rate#*'] } },
+      });
       expect(ledgerStatements).toEqual(expected);
       expect(variables.LEDGER_TABLE).toEqual({ Ref: tableLogicalId });
     }

@@ -1,0 +1,92 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  authHeaders,
+  type GatewayFixture,
+  startGatewayFixture,
+} from '../helpers/local-gateway-fixture.ts';
+import { rawRequest } from '../helpers/raw-http.ts';
+import { startSecondGateway } from '../helpers/second-gateway.ts';
+
+/** A key's own request rate (`limits.rate` in its entry), enforced over real HTTP. */
+let fixture: GatewayFixture;
+
+beforeAll(async () => {
+  fixture = await startGatewayFixture();
+});
+afterAll(async () => {
+  await fixture.close();
+});
+
+function health(token: string, base = fixture.base) {
+  return rawRequest(`${base}/chat/health`, { headers: authHeaders(token) });
+}
+
+describe("a key's own rate", () => {
+  it('answers 429 rate_limited with Retry-After and RateLimit headers past it, and leaves other keys alone', async () => {
+    const limited = await fixture.createToken('limited', ['chat'], undefined, {
+      limits: { rate: { health: { perSecond: 0.5, burst: 2 } } },
+    });
+    const free = await fixture.createToken('free', ['chat']);
+
+    const answers = [];
+    for (let call = 0; call < 3; call++) answers.push(await health(limited));
+    const others = await Promise.all([0, 1, 2, 3].map(() => health(free)));
+
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200, 429]);
+    expect(answers[0]?.headers['ratelimit-policy']).toBe('"key";q=2;w=4');
+    expect(answers[0]?.headers.ratelimit).toMatch(/^"key";r=1;t=\d+$/);
+    const refused = answers[2];
+    expect(refused?.json).toMatchObject({ status: 429, code: 'rate_limited' });
+    expect(Number(refused?.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(refused?.headers.ratelimit).toMatch(/^"key";r=0;t=\d+$/);
+    expect(others.map((answer) => answer.status)).toEqual([200, 200, 200, 200]);
+    expect(others[0]?.headers.ratelimit).toBeUndefined();
+  });
+
+  it('applies "*" to every operation the key does not name', async () => {
+    const token = await fixture.createToken('starred', ['chat'], undefined, {
+      limits: {
+        rate: { '*': { perSecond: 0.2, burst: 1 }, health: { perSecond: 100, burst: 100 } },
+      },
+    });
+
+    const statuses = [];
+    for (let call = 0; call < 2; call++) {
+      statuses.push(
+        (await rawRequest(`${fixture.base}/chat/status/none-u1`, { headers: authHeaders(token) }))
+          .status,
+      );
+    }
+    const healthy = await Promise.all([0, 1, 2].map(() => health(token)));
+
+    // The first status call is let through (and finds no such job); the second is over the rate.
+    expect(statuses).toEqual([404, 429]);
+    expect(healthy.map((answer) => answer.status)).toEqual([200, 200, 200]);
+  });
+
+  it('is one limit across gateway instances sharing the table', async () => {
+    const limits = { rate: { health: { perSecond: 0.2, burst: 4 } } };
+    const token = await fixture.createToken('shared', ['chat'], undefined, { limits });
+    const other = await startSecondGateway(
+      fixture,
+      { LOG_LEVEL: 'SILENT' },
+      {
+        id: 'shared',
+        surfaces: ['chat'],
+        limits,
+      },
+    );
+    try {
+      const answers = await Promise.all(
+        Array.from({ length: 10 }, (_, index) =>
+          index % 2 === 0 ? health(token) : health(other.token, other.base),
+        ),
+      );
+
+      expect(answers.filter((answer) => answer.status === 200)).toHaveLength(4);
+      expect(answers.filter((answer) => answer.status === 429)).toHaveLength(6);
+    } finally {
+      other.kill();
+    }
+  }, 30_000);
+});
