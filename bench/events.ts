@@ -24,14 +24,25 @@ const SUBMIT_BODY = JSON.stringify({
 
 export interface BenchCredentials {
   readonly token: string;
+  /** A second key, with a request rate for every operation (never reached in the bench). */
+  readonly limitedToken: string;
   /** The key store document (`{"keys":[…]}`) holding the token's digest. */
   readonly keyStore: string;
 }
 
 export function benchCredentials(): BenchCredentials {
   const token = `${TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
+  const limitedToken = `${TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
   const keyStore = JSON.stringify({
     keys: [
+      {
+        id: 'bench-limited',
+        sha256: sha256Hex(limitedToken),
+        surfaces: ['*'],
+        operations: [...OPERATIONS],
+        limits: { rate: { '*': { perSecond: 1000, burst: 1000 } } },
+        createdAt: '2026-01-01T00:00:00.000Z',
+      },
       {
         id: 'bench',
         sha256: sha256Hex(token),
@@ -42,7 +53,7 @@ export function benchCredentials(): BenchCredentials {
       },
     ],
   });
-  return { token, keyStore };
+  return { token, limitedToken, keyStore };
 }
 
 export interface LocalBenchKeys {

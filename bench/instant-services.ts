@@ -242,7 +242,19 @@ export async function startInstantDynamoDb(): Promise<InstantDynamoDb> {
       calls[operation] = (calls[operation] ?? 0) + 1;
       byTable.set(table, calls);
       const found = operation === 'GetItem' && input.Key?.pk?.S === jobItem.pk.S;
-      reply(response, 200, DYNAMODB_JSON, found ? JSON.stringify({ Item: jobItem }) : '{}');
+      // A per-key rate counter's update is accepted: its new TAT is now.
+      const rateUpdate =
+        operation === 'UpdateItem' && String(input.Key?.pk?.S ?? '').startsWith('rate#');
+      reply(
+        response,
+        200,
+        DYNAMODB_JSON,
+        found
+          ? JSON.stringify({ Item: jobItem })
+          : rateUpdate
+            ? JSON.stringify({ Attributes: { tat: { N: String(Date.now()) } } })
+            : '{}',
+      );
     });
   });
   const url = await listen(server);
@@ -259,6 +271,8 @@ export async function startInstantDynamoDb(): Promise<InstantDynamoDb> {
 export interface BenchServices {
   /** The consumer token the key store admits. */
   readonly token: string;
+  /** Another one, whose key has a request rate for every operation. */
+  readonly limitedToken: string;
   readonly upstream: InstantService;
   readonly secretsManager: InstantService;
   /** Holds the job ledger's table (and the floor's). */
@@ -281,6 +295,7 @@ export async function startBenchServices(
   });
   return {
     token: credentials.token,
+    limitedToken: credentials.limitedToken,
     upstream,
     secretsManager,
     dynamoDb,

@@ -15,6 +15,7 @@ import type { StreamingResult } from './streaming.ts';
 import {
   IDEMPOTENT_RUN_LABEL,
   JOURNALED_STREAM_LABEL,
+  RATE_LIMITED_LABEL,
   type WarmOverheadResult,
 } from './warm-overhead.ts';
 
@@ -153,6 +154,15 @@ export function evaluateBudgets(results: BenchSections): BudgetCheck[] {
         rows.every(([, row]) => row.addedUsP50 <= BUDGETS.warmAddedUsP50),
       );
     }
+    const limited = deployed.operations[RATE_LIMITED_LABEL];
+    if (limited) {
+      add(
+        'warm.rateLimit',
+        `a key's request rate adds ≤ ${BUDGETS.warmAddedUsP50} µs at p50 beyond its one counter update (health, whose only DynamoDB call it is, against the floor's one read)`,
+        `${signed(limited.addedUsP50)} µs`,
+        limited.addedUsP50 <= BUDGETS.warmAddedUsP50,
+      );
+    }
     const counted = Object.entries(deployed.operations).filter(
       ([label]) => expectedLedgerCalls(label) !== undefined,
     );
@@ -164,7 +174,7 @@ export function evaluateBudgets(results: BenchSections): BudgetCheck[] {
     if (counted.length > 0) {
       add(
         'ledger.callsPerRequest',
-        "ledger calls per request: 1 read per follow-up, 1 conditional write per submission (+ 1 put and 1 update of the idempotency record with Idempotency-Key; + the page and the journal's close for a journaled stream poll that drained a finished job), none elsewhere",
+        "ledger calls per request: 1 read per follow-up, 1 conditional write per submission (+ 1 put and 1 update of the idempotency record with Idempotency-Key; + the page and the journal's close for a journaled stream poll that drained a finished job; + 1 counter update for a key with a request rate), none elsewhere",
         wrong.length === 0
           ? `as budgeted for all ${counted.length} (counted by the instant DynamoDB)`
           : wrong
@@ -529,6 +539,8 @@ function expectedLedgerCalls(label: string): Readonly<Record<string, number>> | 
   if (label === IDEMPOTENT_RUN_LABEL) return { PutItem: 2, UpdateItem: 1 };
   // The poll's page, and the journal closed for good since the poll showed the job's end.
   if (label === JOURNALED_STREAM_LABEL) return { GetItem: 1, PutItem: 2 };
+  // One conditional update of the key's counter per request.
+  if (label === RATE_LIMITED_LABEL) return { UpdateItem: 1 };
   if (!isOperation(label)) return undefined;
   const use = routeFor(label).ledger;
   return use === 'lookup' ? { GetItem: 1 } : use === 'record' ? { PutItem: 1 } : {};
