@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { type ParsedKeyStore, parseKeyStore } from '../functions/auth/key-store.ts';
+import { type KeyEntry, type ParsedKeyStore, parseKeyStore } from '../functions/auth/key-store.ts';
 import { OPERATIONS, type Operation } from '../functions/routes.ts';
 import { parseRoutingConfig } from '../functions/routing/routing-config.ts';
 import { loadSecretText } from '../functions/secrets/secret-source.ts';
@@ -10,6 +10,7 @@ import { DEFAULT_KEYS_FILE, DEFAULT_ROUTING_CONFIG } from './local-settings.ts';
 const USAGE = `Usage:
   npm run keys -- create --id <id> --surfaces <a,b|*> [--operations run,status,...]
                          [--all-jobs <a,b|*>] [--expires <ISO time>] [--description <text>]
+                         [--rate <operation|*>=<per second>[/<burst>],...]
                          [--aws] [--file <path>]
   npm run keys -- list [--file <path>]
   npm run keys -- validate [--file <path> | --secret <name or ARN>]
@@ -19,6 +20,8 @@ const USAGE = `Usage:
 The key store holds only SHA-256 digests; the token is printed once, by create.
 Without --operations a key may call every operation but purge-queue, which must be named.
 --all-jobs lets the key act on every consumer's jobs on those surfaces (operators).
+--rate limits the key's requests per operation across all instances (run=5/20: 5 a second,
+20 at once; * for every operation not named); over it, callers get 429 rate_limited.
 --aws also prints the entry to add to the deployed key-store secret's "keys" array.
 --file defaults to $GATEWAY_KEYS_FILE or ${DEFAULT_KEYS_FILE}.
 --expires takes an ISO 8601 date-time with a time zone, in the future (2027-06-30T00:00:00Z).
@@ -51,6 +54,7 @@ async function main(): Promise<void> {
       'all-jobs': { type: 'string' },
       expires: { type: 'string' },
       description: { type: 'string' },
+      rate: { type: 'string' },
       aws: { type: 'boolean', default: false },
       file: { type: 'string' },
       secret: { type: 'string' },
@@ -84,6 +88,7 @@ async function main(): Promise<void> {
       allJobs: values['all-jobs'] === undefined ? undefined : listOf(values['all-jobs']),
       expiresAt: values.expires === undefined ? undefined : new Date(values.expires).toISOString(),
       description: values.description,
+      limits: values.rate === undefined ? undefined : { rate: rateOf(values.rate) },
     });
     console.log(`Created key ${entry.id} in ${file}`);
     console.log(`Token (shown once; store it now): ${token}`);
@@ -122,7 +127,7 @@ async function main(): Promise<void> {
           ? 'expired'
           : 'active';
       console.log(
-        `${key.id}\t${state}\tsurfaces=${key.surfaces.join(',')}\toperations=${key.operations?.join(',') ?? '* but purge-queue'}${key.allJobs ? `\tallJobs=${key.allJobs.join(',')}` : ''}${key.expiresAt ? `\texpires=${key.expiresAt}` : ''}`,
+        `${key.id}\t${state}\tsurfaces=${key.surfaces.join(',')}\toperations=${key.operations?.join(',') ?? '* but purge-queue'}${key.allJobs ? `\tallJobs=${key.allJobs.join(',')}` : ''}${key.expiresAt ? `\texpires=${key.expiresAt}` : ''}${rateText(key)}`,
       );
     }
     return;
@@ -153,6 +158,30 @@ async function readDeployedKeyStore(secret: string): Promise<ParsedKeyStore> {
     process.exit(1);
   }
   return parseKeyStore(text);
+}
+
+function rateText(key: KeyEntry): string {
+  const rates = Object.entries(key.limits?.rate ?? {});
+  if (rates.length === 0) return '';
+  return `\trate=${rates.map(([operation, rate]) => `${operation}=${rate?.perSecond}${rate?.burst === undefined ? '' : `/${rate.burst}`}`).join(',')}`;
+}
+
+/** `run=5/20,*=10`: per-second rates, with an optional burst, by operation. */
+function rateOf(value: string): Record<string, { perSecond: number; burst?: number }> {
+  const rates: Record<string, { perSecond: number; burst?: number }> = {};
+  for (const item of listOf(value)) {
+    const match = /^([a-z*-]+)=(\d+(?:\.\d+)?)(?:\/(\d+))?$/.exec(item);
+    const [, operation = '', perSecond = '', burst] = match ?? [];
+    if (!match || (operation !== '*' && !(OPERATIONS as readonly string[]).includes(operation))) {
+      fail(`--rate takes <operation|*>=<per second>[/<burst>], got "${item}"`);
+    }
+    const rate = Number(perSecond);
+    if (!(rate > 0 && rate <= 1000))
+      fail(`--rate: ${operation}'s rate must be above 0 and at most 1000 a second`);
+    rates[operation] =
+      burst === undefined ? { perSecond: rate } : { perSecond: rate, burst: Number(burst) };
+  }
+  return rates;
 }
 
 /** ISO 8601 with a time and a zone, as the key store takes it, and in the future. */

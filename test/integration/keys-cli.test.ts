@@ -163,6 +163,32 @@ describe('npm run keys', () => {
     }
   }, 60_000);
 
+  it('creates a key with request rates, lists them, and refuses a malformed one', async () => {
+    const created = await keys(
+      'create',
+      '--id',
+      'rated',
+      '--surfaces',
+      'chat',
+      '--rate',
+      'run=5/20,*=10',
+    );
+    const refused = await keys('create', '--id', 'typo', '--surfaces', 'chat', '--rate', 'runn=5');
+    const listed = await keys('list');
+
+    expect(created.code).toBe(0);
+    expect((await stored())[0]).toMatchObject({
+      id: 'rated',
+      limits: { rate: { run: { perSecond: 5, burst: 20 }, '*': { perSecond: 10 } } },
+    });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(
+      '--rate takes <operation|*>=<per second>[/<burst>], got "runn=5"',
+    );
+    expect(listed.stdout).toContain('rate=run=5/20,*=10');
+    expect((await stored()).map((key) => key.id)).toEqual(['rated']);
+  });
+
   it('keeps a bad entry and unknown fields when it rewrites the file', async () => {
     await writeFile(
       keysFile,
