@@ -53,19 +53,35 @@ export async function startLedgerEngine(): Promise<LedgerEngine> {
 }
 
 /**
- * Creates the ledger table as the CDK construct defines it (partition key `pk`, on demand, TTL
- * on `expiresAt`), unless it exists. Engines without `UpdateTimeToLive` (dynalite) keep expired
+ * Creates the ledger table as the CDK construct defines it (partition key `pk`, the `byOwner`
+ * index, on demand, TTL on `expiresAt`), unless it exists (a table made by an earlier version,
+ * without the index, serves everything but usage reports). Engines without `UpdateTimeToLive` (dynalite) keep expired
  * items, which the ledger ignores on read anyway.
  */
 export async function ensureLedgerTable(endpoint: string, tableName: string): Promise<void> {
   useLocalAwsDefaults();
   const client = new DynamoDBClient({ endpoint });
+  const index = LEDGER_TABLE.ownerIndex;
   try {
     await client.send(
       new CreateTableCommand({
         TableName: tableName,
         KeySchema: [{ AttributeName: LEDGER_TABLE.partitionKey, KeyType: 'HASH' }],
-        AttributeDefinitions: [{ AttributeName: LEDGER_TABLE.partitionKey, AttributeType: 'S' }],
+        AttributeDefinitions: [
+          { AttributeName: LEDGER_TABLE.partitionKey, AttributeType: 'S' },
+          { AttributeName: index.partitionKey, AttributeType: 'S' },
+          { AttributeName: index.sortKey, AttributeType: 'N' },
+        ],
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: index.name,
+            KeySchema: [
+              { AttributeName: index.partitionKey, KeyType: 'HASH' },
+              { AttributeName: index.sortKey, KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.attributes] },
+          },
+        ],
         BillingMode: 'PAY_PER_REQUEST',
       }),
     );

@@ -11,6 +11,17 @@ export const LEDGER_TABLE = {
   partitionKey: 'pk',
   /** Epoch seconds; DynamoDB's TTL deletes items some time after it passes. */
   timeToLive: 'expiresAt',
+  /**
+   * Job records by owner and submission time (sparse: only job records have an owner), for usage
+   * reports: a key's jobs of a day are one Query, and the hot path writes nothing more.
+   */
+  ownerIndex: {
+    name: 'byOwner',
+    partitionKey: 'ownerKeyId',
+    sortKey: 'createdAt',
+    /** Besides the keys: what a usage report reads. */
+    attributes: ['jobId', 'surface', 'model', 'endpointId', 'status', 'executionTime', 'delayTime'],
+  },
 } as const;
 
 /**

@@ -3,6 +3,7 @@ import {
   AttributeType,
   BillingMode,
   type ITable,
+  ProjectionType,
   Table,
   TableEncryption,
 } from 'aws-cdk-lib/aws-dynamodb';
@@ -81,7 +82,7 @@ export class JobLedgerTable extends Construct {
 
   constructor(scope: Construct, id: string, props: JobLedgerTableProps) {
     super(scope, id);
-    this.table = new Table(this, 'Table', {
+    const table = new Table(this, 'Table', {
       partitionKey: { name: LEDGER_TABLE.partitionKey, type: AttributeType.STRING },
       billingMode: BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
@@ -89,6 +90,15 @@ export class JobLedgerTable extends Construct {
       timeToLiveAttribute: LEDGER_TABLE.timeToLive,
       removalPolicy: props.removalPolicy,
     });
+    const index = LEDGER_TABLE.ownerIndex;
+    table.addGlobalSecondaryIndex({
+      indexName: index.name,
+      partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: index.sortKey, type: AttributeType.NUMBER },
+      projectionType: ProjectionType.INCLUDE,
+      nonKeyAttributes: [...index.attributes],
+    });
+    this.table = table;
   }
 
   /** The statements letting one operation's function use the table as it needs. */

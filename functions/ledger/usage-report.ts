@@ -1,0 +1,121 @@
+import type { AttributeValue, QueryCommandOutput } from '@aws-sdk/client-dynamodb';
+import type { DynamoDbAccess } from './dynamodb-job-ledger.ts';
+import { LEDGER_TABLE } from './ledger-table.ts';
+
+/** One key's use of one surface on one day (UTC, by submission time), from its job records. */
+export interface UsageRow {
+  readonly day: string;
+  readonly keyId: string;
+  readonly surface: string;
+  readonly submitted: number;
+  readonly completed: number;
+  readonly failed: number;
+  readonly cancelled: number;
+  readonly timedOut: number;
+  /** Jobs whose end the gateway has not seen (still running, or never polled to their end). */
+  readonly unfinished: number;
+  /** RunPod's `executionTime` summed: what GPU time is billed on. */
+  readonly gpuSeconds: number;
+  /** RunPod's `delayTime` summed: time in the queue. */
+  readonly queueSeconds: number;
+}
+
+const DAY_MS = 86_400_000;
+
+type Counts = { -readonly [Field in keyof UsageRow]: UsageRow[Field] };
+
+const STATUS_FIELDS: Readonly<Record<string, 'completed' | 'failed' | 'cancelled' | 'timedOut'>> = {
+  COMPLETED: 'completed',
+  FAILED: 'failed',
+  CANCELLED: 'cancelled',
+  TIMED_OUT: 'timedOut',
+};
+
+/**
+ * Usage from the job ledger: each key's job records of the period, read from the `byOwner` index
+ * (one Query per key, paged), summed per day and surface. Exact for every job whose end the
+ * gateway saw; the others count as `unfinished` (their records keep no timing).
+ */
+export async function usageReport(options: {
+  readonly access: () => Promise<DynamoDbAccess>;
+  readonly tableName: string;
+  readonly keyIds: readonly string[];
+  /** Epoch ms, inclusive. */
+  readonly from: number;
+  /** Epoch ms, exclusive. */
+  readonly to: number;
+}): Promise<UsageRow[]> {
+  const { client, sdk } = await options.access();
+  const index = LEDGER_TABLE.ownerIndex;
+  const rows = new Map<string, Counts>();
+  for (const keyId of options.keyIds) {
+    let startKey: Record<string, AttributeValue> | undefined;
+    do {
+      const page: QueryCommandOutput = await client.send(
+        new sdk.QueryCommand({
+          TableName: options.tableName,
+          IndexName: index.name,
+          KeyConditionExpression: '#owner = :owner AND #created BETWEEN :from AND :to',
+          ExpressionAttributeNames: { '#owner': index.partitionKey, '#created': index.sortKey },
+          ExpressionAttributeValues: {
+            ':owner': { S: keyId },
+            ':from': { N: String(options.from) },
+            ':to': { N: String(options.to - 1) },
+          },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) add(rows, keyId, item);
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+  }
+  return [...rows.values()]
+    .map((row) => ({
+      ...row,
+      gpuSeconds: Math.round(row.gpuSeconds) / 1000,
+      queueSeconds: Math.round(row.queueSeconds) / 1000,
+    }))
+    .sort((a, b) =>
+      `${a.day} ${a.keyId} ${a.surface}`.localeCompare(`${b.day} ${b.keyId} ${b.surface}`),
+    );
+}
+
+/** Adds one job record to its day's row; the seconds are summed in ms until the end. */
+function add(rows: Map<string, Counts>, keyId: string, item: Record<string, AttributeValue>): void {
+  const createdAt = Number(item.createdAt?.N);
+  if (!Number.isFinite(createdAt)) return;
+  const day = new Date(Math.floor(createdAt / DAY_MS) * DAY_MS).toISOString().slice(0, 10);
+  const surface = item.surface?.S ?? '';
+  const key = `${day}|${keyId}|${surface}`;
+  let row = rows.get(key);
+  if (row === undefined) {
+    row = {
+      day,
+      keyId,
+      surface,
+      submitted: 0,
+      completed: 0,
+      failed: 0,
+      cancelled: 0,
+      timedOut: 0,
+      unfinished: 0,
+      gpuSeconds: 0,
+      queueSeconds: 0,
+    };
+    rows.set(key, row);
+  }
+  row.submitted++;
+  const field = STATUS_FIELDS[item.status?.S ?? ''];
+  if (field === undefined) {
+    row.unfinished++;
+    return;
+  }
+  row[field]++;
+  row.gpuSeconds += numberOf(item.executionTime);
+  row.queueSeconds += numberOf(item.delayTime);
+}
+
+function numberOf(value: AttributeValue | undefined): number {
+  const number = Number(value?.N);
+  return Number.isFinite(number) ? number : 0;
+}
