@@ -137,3 +137,38 @@ export async function setKeyDisabled(path: string, id: string, disabled: boolean
 function idOf(entry: unknown): unknown {
   return typeof entry === 'object' && entry !== null && 'id' in entry ? entry.id : undefined;
 }
+
+/**
+ * A new token for an existing key id: a new entry with the same id and grants (so the key keeps
+ * its jobs, limits and usage), while every older entry of that id expires `overlapMs` from now
+ * (or sooner, if it already would), so callers have that long to switch tokens.
+ */
+export async function rotateKey(
+  path: string,
+  id: string,
+  overlapMs: number,
+  now = new Date(),
+): Promise<{ token: string; entry: KeyEntry; oldUntil: string }> {
+  return withKeyFileLock(path, async () => {
+    const { entries, keys } = await readKeyStoreFile(path);
+    const current = keys.filter((key) => key.id === id && !key.disabled);
+    const newest = current.at(-1);
+    if (newest === undefined) throw new Error(`No usable key with id ${id} in ${path}`);
+    const oldUntil = new Date(now.getTime() + overlapMs).toISOString();
+    for (const entry of entries) {
+      if (idOf(entry) !== id || typeof entry !== 'object' || entry === null) continue;
+      const expiring = entry as { expiresAt?: string };
+      if (
+        expiring.expiresAt === undefined ||
+        Date.parse(expiring.expiresAt) > Date.parse(oldUntil)
+      ) {
+        expiring.expiresAt = oldUntil;
+      }
+    }
+    const token = generateToken();
+    const { sha256: _old, createdAt: _created, ...grants } = newest;
+    const entry: KeyEntry = { ...grants, sha256: sha256Hex(token), createdAt: now.toISOString() };
+    await writeKeyFile(path, [...entries, entry]);
+    return { token, entry, oldUntil };
+  });
+}

@@ -4,7 +4,7 @@ import { type KeyEntry, type ParsedKeyStore, parseKeyStore } from '../functions/
 import { OPERATIONS, type Operation } from '../functions/routes.ts';
 import { parseRoutingConfig } from '../functions/routing/routing-config.ts';
 import { loadSecretText } from '../functions/secrets/secret-source.ts';
-import { createKey, readKeyStoreFile, setKeyDisabled } from './key-file.ts';
+import { createKey, readKeyStoreFile, rotateKey, setKeyDisabled } from './key-file.ts';
 import { DEFAULT_KEYS_FILE, DEFAULT_ROUTING_CONFIG } from './local-settings.ts';
 
 const USAGE = `Usage:
@@ -12,6 +12,7 @@ const USAGE = `Usage:
                          [--all-jobs <a,b|*>] [--expires <ISO time>] [--description <text>]
                          [--rate <operation|*>=<per second>[/<burst>],...]
                          [--aws] [--file <path>]
+  npm run keys -- rotate --id <id> [--overlap <duration: 30m, 24h, 7d>] [--file <path>]
   npm run keys -- list [--file <path>]
   npm run keys -- validate [--file <path> | --secret <name or ARN>]
   npm run keys -- disable --id <id> [--file <path>]
@@ -23,6 +24,8 @@ Without --operations a key may call every operation but purge-queue, which must 
 --rate limits the key's requests per operation across all instances (run=5/20: 5 a second,
 20 at once; * for every operation not named); over it, callers get 429 rate_limited.
 --aws also prints the entry to add to the deployed key-store secret's "keys" array.
+rotate issues a new token for the same key id (same grants, limits, jobs and usage); the old
+token keeps working for --overlap (default 24h), then expires.
 --file defaults to $GATEWAY_KEYS_FILE or ${DEFAULT_KEYS_FILE}.
 --expires takes an ISO 8601 date-time with a time zone, in the future (2027-06-30T00:00:00Z).
 --surfaces and --all-jobs must name surfaces of the routing config ($GATEWAY_CONFIG or
@@ -55,6 +58,7 @@ async function main(): Promise<void> {
       expires: { type: 'string' },
       description: { type: 'string' },
       rate: { type: 'string' },
+      overlap: { type: 'string', default: '24h' },
       aws: { type: 'boolean', default: false },
       file: { type: 'string' },
       secret: { type: 'string' },
@@ -96,6 +100,17 @@ async function main(): Promise<void> {
       console.log('\nAdd this entry to the "keys" array of the key-store secret in AWS:');
       console.log(JSON.stringify(entry, null, 2));
     }
+    return;
+  }
+
+  if (command === 'rotate') {
+    if (!values.id) fail('rotate needs --id');
+    const overlapMs = durationMsOf(values.overlap);
+    const { token, oldUntil } = await rotateKey(file, values.id, overlapMs).catch(
+      (error: unknown) => fail(error instanceof Error ? error.message : String(error)),
+    );
+    console.log(`Rotated key ${values.id} in ${file}; the old token works until ${oldUntil}`);
+    console.log(`New token (shown once; store it now): ${token}`);
     return;
   }
 
@@ -164,6 +179,14 @@ function rateText(key: KeyEntry): string {
   const rates = Object.entries(key.limits?.rate ?? {});
   if (rates.length === 0) return '';
   return `\trate=${rates.map(([operation, rate]) => `${operation}=${rate?.perSecond}${rate?.burst === undefined ? '' : `/${rate.burst}`}`).join(',')}`;
+}
+
+/** `30s`, `30m`, `24h`, `7d` (or `0`: at once). */
+function durationMsOf(text: string): number {
+  const match = /^(\d+)([smhd])?$/.exec(text);
+  if (!match) fail(`--overlap takes a duration such as 30m, 24h or 7d, got "${text}"`);
+  const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] ?? 's'] ?? 1_000;
+  return Number(match[1]) * unit;
 }
 
 /** `run=5/20,*=10`: per-second rates, with an optional burst, by operation. */

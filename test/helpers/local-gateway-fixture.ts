@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OPERATIONS, type Operation } from '../../functions/routes.ts';
-import { createKey, type NewKey } from '../../local/key-file.ts';
+import { createKey, type NewKey, rotateKey } from '../../local/key-file.ts';
 import {
   type LocalGateway,
   type LocalGatewayOptions,
@@ -21,6 +21,8 @@ export interface GatewayFixture {
     operations?: Operation[],
     grants?: { allJobs?: string[]; limits?: NewKey['limits'] },
   ): Promise<string>;
+  /** `npm run keys -- rotate`: a new token for the id; the old ones expire after `overlapMs`. */
+  rotateToken(id: string, overlapMs: number): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -61,6 +63,7 @@ export async function startGatewayFixture(
     token,
     createToken: async (id, surfaces, operations, grants) =>
       (await createKey(keysFile, { id, surfaces, operations, ...grants })).token,
+    rotateToken: async (id, overlapMs) => (await rotateKey(keysFile, id, overlapMs)).token,
     close: () => gateway.close(),
   };
 }

@@ -189,6 +189,25 @@ describe('npm run keys', () => {
     expect((await stored()).map((key) => key.id)).toEqual(['rated']);
   });
 
+  it('rotates a key: a second entry of the same id and grants, the old one expiring after the overlap', async () => {
+    await keys('create', '--id', 'team-r', '--surfaces', 'chat', '--rate', 'run=2');
+    const before = Date.now();
+    const rotated = await keys('rotate', '--id', 'team-r', '--overlap', '1h');
+    const unknown = await keys('rotate', '--id', 'nobody');
+    const entries = (await stored()) as { id: string; expiresAt?: string; limits?: unknown }[];
+
+    expect(rotated.code).toBe(0);
+    expect(rotated.stdout).toMatch(/New token \(shown once; store it now\): rpg_/);
+    expect(entries.map((entry) => entry.id)).toEqual(['team-r', 'team-r']);
+    const oldUntil = Date.parse(entries[0]?.expiresAt ?? '');
+    expect(oldUntil - before).toBeGreaterThan(3_590_000);
+    expect(oldUntil - before).toBeLessThan(3_700_000);
+    expect(entries[1]?.expiresAt).toBeUndefined();
+    expect(entries[1]?.limits).toEqual({ rate: { run: { perSecond: 2 } } });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('No usable key with id nobody');
+  });
+
   it('keeps a bad entry and unknown fields when it rewrites the file', async () => {
     await writeFile(
       keysFile,
