@@ -14,6 +14,8 @@ const rateSchema = z.strictObject({
 const keyLimitsSchema = z.looseObject({
   /** Request rates by operation; `"*"` for every operation not named. */
   rate: z.optional(z.partialRecord(z.enum([...OPERATIONS, '*']), rateSchema)),
+  /** Per UTC day: how many jobs (`run` and `runsync` together) the key may submit. */
+  daily: z.optional(z.looseObject({ jobs: z.optional(z.int().check(z.minimum(0))) })),
 });
 
 /**

@@ -39,6 +39,8 @@ export const JOURNAL_KEY_PREFIX = 'journal#';
 export const LEASE_KEY_PREFIX = 'lease#';
 /** Per-key request rate counters; every function may update only these (and what its route uses). */
 export const RATE_KEY_PREFIX = 'rate#';
+/** Per-key daily quota counters; the submitting functions may update these. */
+export const QUOTA_KEY_PREFIX = 'quota#';
 
 export function journalPageKeyOf(jobId: string, page: number): string {
   return `${JOURNAL_KEY_PREFIX}${jobId}#${page}`;
@@ -55,4 +57,8 @@ export function streamLeaseKeyOf(jobId: string): string {
 
 export function rateKeyOf(keyId: string, operation: string): string {
   return `${RATE_KEY_PREFIX}${keyId}#${operation}`;
+}
+
+export function quotaKeyOf(keyId: string, day: string): string {
+  return `${QUOTA_KEY_PREFIX}${keyId}#${day}`;
 }

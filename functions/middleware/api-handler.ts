@@ -10,6 +10,7 @@ import type { IdempotentSubmissions, StoredSubmission } from '../ledger/idempote
 import type { JobRecord } from '../ledger/job-ledger.ts';
 import { noteJobOutcome } from '../ledger/job-outcomes.ts';
 import { recordSubmission } from '../ledger/job-submissions.ts';
+import { submitWithinQuota } from '../limits/daily-quota.ts';
 import { type Operation, routeFor } from '../routes.ts';
 import type { RunPodAnswer } from '../runpod/client.ts';
 import { RunPodSession, type UpstreamCall } from '../runpod/runpod-session.ts';
@@ -204,7 +205,9 @@ function gatewayRequestOf(
     linger: (work) => {
       state.lingering = work;
     },
-    submitOnce: async (submit) => {
+    submitOnce: async (submitToRunPod) => {
+      const submit = () =>
+        submitWithinQuota({ quota: () => runtime.dailyQuota(), key, submit: submitToRunPod });
       const clientKey = submissions?.keyOf(headerOf(event, 'idempotency-key'));
       if (submissions === undefined || clientKey === undefined) {
         return { text: (await submit()).text, replayed: false };

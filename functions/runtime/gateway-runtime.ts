@@ -1,6 +1,7 @@
 import { KeyStore } from '../auth/key-store.ts';
 import { readSettings, type Settings } from '../config/settings.ts';
 import { DynamoDbJobLedger } from '../ledger/dynamodb-job-ledger.ts';
+import { DynamoDbDailyQuota } from '../limits/daily-quota.ts';
 import { DynamoDbRateLimiter } from '../limits/rate-limiter.ts';
 import { type Operation, routeFor } from '../routes.ts';
 import { parseRoutingConfig, type RoutingConfig } from '../routing/routing-config.ts';
@@ -21,6 +22,8 @@ export interface GatewayRuntime {
   readonly ledger: DynamoDbJobLedger | undefined;
   /** Per-key request rates, in the ledger's table; created on first use (keys with limits). */
   rateLimiter(): DynamoDbRateLimiter;
+  /** Per-key daily job quotas, in the ledger's table; created on first use. */
+  dailyQuota(): DynamoDbDailyQuota;
 }
 
 /**
@@ -45,6 +48,12 @@ export function createGatewayRuntime(operation: Operation, env = process.env): G
   // health and purge-queue get the table for rate counters only: no ledger, no warm-up.
   const ledger = routeFor(operation).ledger === 'none' ? undefined : table;
   let rateLimiter: DynamoDbRateLimiter | undefined;
+  let dailyQuota: DynamoDbDailyQuota | undefined;
+  const tableOf = (purpose: string) => {
+    if (table === undefined)
+      throw new Error(`LEDGER_TABLE is not set: ${purpose} need the ledger table`);
+    return table;
+  };
   const runtime: GatewayRuntime = {
     operation,
     settings,
@@ -66,14 +75,20 @@ export function createGatewayRuntime(operation: Operation, env = process.env): G
     }),
     ledger,
     rateLimiter: () => {
-      if (table === undefined) {
-        throw new Error('LEDGER_TABLE is not set: per-key rate limits need the ledger table');
-      }
+      const limits = tableOf('per-key rate limits');
       rateLimiter ??= new DynamoDbRateLimiter({
-        tableName: table.tableName,
-        access: () => table.access(),
+        tableName: limits.tableName,
+        access: () => limits.access(),
       });
       return rateLimiter;
+    },
+    dailyQuota: () => {
+      const quotas = tableOf('daily quotas');
+      dailyQuota ??= new DynamoDbDailyQuota({
+        tableName: quotas.tableName,
+        access: () => quotas.access(),
+      });
+      return dailyQuota;
     },
   };
   // Read both secrets now, side by side, while the runtime is still starting: the first

@@ -14,9 +14,10 @@ import {
   JOURNAL_KEY_PREFIX,
   LEASE_KEY_PREFIX,
   LEDGER_TABLE,
+  QUOTA_KEY_PREFIX,
   RATE_KEY_PREFIX,
 } from '../../functions/ledger/ledger-table.ts';
-import type { Operation } from '../../functions/routes.ts';
+import { type Operation, routeFor } from '../../functions/routes.ts';
 
 /**
  * The DynamoDB actions each function uses on the ledger, and no others. `routes.ts` says which
@@ -64,7 +65,8 @@ export const JOURNAL_ACTIONS: Readonly<Partial<Record<Operation, readonly string
 
 /**
  * What every function may do with per-key rate counters (`rate#…`; see
- * `functions/limits/rate-limiter.ts`): update them conditionally and read one on a refusal.
+ * `functions/limits/rate-limiter.ts`): update them conditionally and read one on a refusal; the
+ * submitting functions also update daily quota counters (`quota#…`).
  */
 export const RATE_LIMIT_ACTIONS: readonly string[] = ['dynamodb:GetItem', 'dynamodb:UpdateItem'];
 
@@ -152,7 +154,13 @@ export class JobLedgerTable extends Construct {
         actions: [...RATE_LIMIT_ACTIONS],
         resources: [this.table.tableArn],
         conditions: {
-          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${RATE_KEY_PREFIX}*`] },
+          'ForAllValues:StringLike': {
+            // …and the submitting functions count jobs against daily quotas.
+            'dynamodb:LeadingKeys':
+              routeFor(operation).ledger === 'record'
+                ? [`${RATE_KEY_PREFIX}*`, `${QUOTA_KEY_PREFIX}*`]
+                : [`${RATE_KEY_PREFIX}*`],
+          },
         },
       }),
     );

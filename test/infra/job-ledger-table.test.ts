@@ -108,7 +108,11 @@ describe('the job ledger table', () => {
         Effect: 'Allow',
         Action: actionsOf(RATE_LIMIT_ACTIONS),
         Resource: table,
-        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['rate#*'] } },
+        Condition: {
+          'ForAllValues:StringLike': {
+            'dynamodb:LeadingKeys': route.ledger === 'record' ? ['rate#*', 'quota#*'] : ['rate#*'],
+          },
+        },
       });
       expect(ledgerStatements).toEqual(expected);
       expect(variables.LEDGER_TABLE).toEqual({ Ref: tableLogicalId });

@@ -90,3 +90,44 @@ describe("a key's own rate", () => {
     }
   }, 30_000);
 });
+
+describe("a key's daily job quota", () => {
+  function submit(token: string, idempotencyKey?: string) {
+    return rawRequest(`${fixture.base}/chat/run`, {
+      method: 'POST',
+      headers: authHeaders(token, idempotencyKey ? { 'Idempotency-Key': idempotencyKey } : {}),
+      body: JSON.stringify({ input: {} }),
+    });
+  }
+
+  it('counts the jobs RunPod accepted, refuses more until the next UTC day, and leaves other keys alone', async () => {
+    const quota = await fixture.createToken('quota', ['chat'], undefined, {
+      limits: { daily: { jobs: 2 } },
+    });
+    const other = await fixture.createToken('no-quota', ['chat']);
+
+    const first = await submit(quota, 'same-job');
+    const replay = await submit(quota, 'same-job');
+    const refusedByRunPod = await rawRequest(`${fixture.base}/chat/run`, {
+      method: 'POST',
+      headers: authHeaders(quota),
+      body: JSON.stringify({ input: { sim: { stream: 'not a count' } } }),
+    });
+    const second = await submit(quota);
+    const third = await submit(quota);
+    const others = await Promise.all([0, 1, 2].map(() => submit(other)));
+
+    // A replay is not a new job, and a job RunPod refused is given back.
+    expect([first.status, replay.status, refusedByRunPod.status, second.status]).toEqual([
+      200, 200, 400, 200,
+    ]);
+    expect(third.status).toBe(429);
+    expect(third.json).toMatchObject({ code: 'quota_exceeded' });
+    const midnight = Math.ceil(
+      (Math.floor(Date.now() / 86_400_000 + 1) * 86_400_000 - Date.now()) / 1000,
+    );
+    expect(Math.abs(Number(third.headers['retry-after']) - midnight)).toBeLessThanOrEqual(2);
+    expect(third.headers['ratelimit-policy']).toBe('"daily-jobs";q=2;w=86400');
+    expect(others.map((answer) => answer.status)).toEqual([200, 200, 200]);
+  });
+});

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbJobLedger } from '../../functions/ledger/dynamodb-job-ledger.ts';
+import { DynamoDbDailyQuota, secondsToNextDay } from '../../functions/limits/daily-quota.ts';
 import { DynamoDbRateLimiter } from '../../functions/limits/rate-limiter.ts';
 import { LEDGER_ENGINES, startEngineWithTable } from '../helpers/ledger-engines.ts';
 
@@ -73,5 +74,22 @@ describe.each(LEDGER_ENGINES)('per-key rates on $name', ({ start }) => {
 
     expect(remaining).toEqual([2, 1, 0]);
     expect(refilled).toMatchObject({ allowed: true, remaining: 2 });
+  });
+
+  it('counts a daily quota per UTC day: used up at the limit, fresh after midnight', async () => {
+    const quota = new DynamoDbDailyQuota({ tableName: TABLE, access: () => access.access() });
+    const key = randomUUID();
+    const lateEvening = Date.parse('2026-12-06T23:59:58.000Z');
+    const nextMorning = Date.parse('2026-12-07T00:00:01.000Z');
+
+    const evening = await Promise.all([0, 1, 2, 3].map(() => quota.take(key, 3, lateEvening)));
+    await quota.giveBack(key, lateEvening);
+    const afterGiveBack = await quota.take(key, 3, lateEvening);
+    const morning = await quota.take(key, 3, nextMorning);
+
+    expect(evening.filter(Boolean)).toHaveLength(3);
+    expect(afterGiveBack).toBe(true);
+    expect(morning).toBe(true);
+    expect(secondsToNextDay(lateEvening)).toBe(2);
   });
 });
