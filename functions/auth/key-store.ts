@@ -1,19 +1,14 @@
 import * as z from 'zod/mini';
+import { rateFor, ratesSchema } from '../limits/rates.ts';
 import { logger } from '../observability/logger.ts';
 import { OPERATIONS, type Operation } from '../routes.ts';
 import { crypto } from '../runtime/builtins.ts';
 import { describeIssues } from '../validation/describe-issues.ts';
 
-/** A request rate for one operation: `perSecond` steady, `burst` at once (default: one second's worth). */
-const rateSchema = z.strictObject({
-  perSecond: z.number().check(z.positive(), z.maximum(1_000)),
-  burst: z.optional(z.int().check(z.minimum(1), z.maximum(10_000))),
-});
-
 /** A key's own limits, beyond the stage's and RunPod's (see README "Limits and usage"). */
 const keyLimitsSchema = z.looseObject({
   /** Request rates by operation; `"*"` for every operation not named. */
-  rate: z.optional(z.partialRecord(z.enum([...OPERATIONS, '*']), rateSchema)),
+  rate: z.optional(ratesSchema),
   /** Per UTC day: how many jobs (`run` and `runsync` together) the key may submit. */
   daily: z.optional(z.looseObject({ jobs: z.optional(z.int().check(z.minimum(0))) })),
 });
@@ -170,7 +165,5 @@ export function rateLimitOf(
   entry: KeyEntry,
   operation: Operation,
 ): { perSecond: number; burst: number } | undefined {
-  const rate = entry.limits?.rate?.[operation] ?? entry.limits?.rate?.['*'];
-  if (rate === undefined) return undefined;
-  return { perSecond: rate.perSecond, burst: rate.burst ?? Math.max(1, Math.ceil(rate.perSecond)) };
+  return rateFor(entry.limits?.rate, operation);
 }

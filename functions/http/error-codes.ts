@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   idempotency_key_reused: { status: 422, title: 'Idempotency-Key used with another request' },
   throttled: { status: 429, title: 'Too many requests' },
   rate_limited: { status: 429, title: "Over this API key's rate" },
+  endpoint_rate_limited: { status: 429, title: "Over the RunPod endpoint's budget" },
   quota_exceeded: { status: 429, title: "This API key's daily quota is used up" },
   upstream_bad_request: { status: 400, title: 'RunPod rejected the request' },
   upstream_not_found: { status: 404, title: 'RunPod did not find it' },

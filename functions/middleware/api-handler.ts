@@ -17,7 +17,7 @@ import { RunPodSession, type UpstreamCall } from '../runpod/runpod-session.ts';
 import { createGatewayRuntime, type GatewayRuntime } from '../runtime/gateway-runtime.ts';
 import { authenticate } from './authenticate.ts';
 import { problemErrors } from './problem-errors.ts';
-import { rateLimit } from './rate-limit.ts';
+import { endpointBudget, rateLimit } from './rate-limit.ts';
 import { requestContext } from './request-context.ts';
 import { type GatewayContext, type RequestState, required } from './request-state.ts';
 import { routeEndpoint } from './route-endpoint.ts';
@@ -85,7 +85,7 @@ export interface OperationSpec<
 /**
  * The one standard chain every operation runs through:
  * request id → problem errors → authenticate → the key's rate → validate → resolve endpoint →
- * operation.
+ * the endpoint's budget → operation.
  * Streaming routes use middy 7's streamify execution mode (its v6 `streamifyResponse: true`
  * option is silently ignored by v7).
  */
@@ -135,6 +135,7 @@ export function createApiHandler<
       }),
     )
     .use(routeEndpoint(runtime))
+    .use(endpointBudget(runtime))
     .handler(handle);
 }
 

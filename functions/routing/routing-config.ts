@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { ratesSchema } from '../limits/rates.ts';
 import { describeIssues } from '../validation/describe-issues.ts';
 import { endpointId, modelName, surfaceName } from './identifiers.ts';
 
@@ -26,6 +27,13 @@ const surfaceSchema = z.strictObject({
    * Off by default: such jobs answer 404 `job_not_found`.
    */
   allowUnrecordedJobs: z.optional(z.boolean()),
+  /**
+   * The most requests the gateway sends each of the surface's RunPod endpoints, by operation
+   * (`"*"` for the rest), for all consumers together: a burst past it is the gateway's 429
+   * `endpoint_rate_limited` for the consumer who sent it, instead of RunPod's 429 for everyone.
+   * Off unless set (one more table write per request).
+   */
+  endpointRates: z.optional(ratesSchema),
 });
 
 export const routingConfigSchema = z.strictObject({
