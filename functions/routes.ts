@@ -139,6 +139,16 @@ export const ROUTES: readonly RouteDefinition[] = [
   },
 ];
 
+/**
+ * The operations that hold a connection for long (RunPod's holds, the SSE relay): what a key's
+ * `limits.concurrent` counts and what the construct caps with reserved concurrency by default.
+ */
+export const LONG_RUNNING_OPERATIONS: ReadonlySet<Operation> = new Set([
+  'runsync',
+  'status-sync',
+  'stream',
+]);
+
 export function routeFor(operation: Operation): RouteDefinition {
   const route = ROUTES.find((candidate) => candidate.operation === operation);
   if (!route) throw new Error(`No route for operation ${operation}`);

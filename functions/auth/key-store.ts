@@ -9,6 +9,8 @@ import { describeIssues } from '../validation/describe-issues.ts';
 const keyLimitsSchema = z.looseObject({
   /** Request rates by operation; `"*"` for every operation not named. */
   rate: z.optional(ratesSchema),
+  /** How many long-running requests (streams, runsync, status-sync) the key may hold at once. */
+  concurrent: z.optional(z.int().check(z.minimum(1), z.maximum(1_000))),
   /** Per UTC day: how many jobs (`run` and `runsync` together) the key may submit. */
   daily: z.optional(z.looseObject({ jobs: z.optional(z.int().check(z.minimum(0))) })),
 });

@@ -41,6 +41,8 @@ export const LEASE_KEY_PREFIX = 'lease#';
 export const RATE_KEY_PREFIX = 'rate#';
 /** Per-key daily quota counters; the submitting functions may update these. */
 export const QUOTA_KEY_PREFIX = 'quota#';
+/** Per-key concurrency slots; the long-running functions may put and delete these. */
+export const CONCURRENCY_KEY_PREFIX = 'conc#';
 
 export function journalPageKeyOf(jobId: string, page: number): string {
   return `${JOURNAL_KEY_PREFIX}${jobId}#${page}`;
@@ -61,4 +63,8 @@ export function rateKeyOf(keyId: string, operation: string): string {
 
 export function quotaKeyOf(keyId: string, day: string): string {
   return `${QUOTA_KEY_PREFIX}${keyId}#${day}`;
+}
+
+export function concurrencyKeyOf(keyId: string, slot: number): string {
+  return `${CONCURRENCY_KEY_PREFIX}${keyId}#${slot}`;
 }

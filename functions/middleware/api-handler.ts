@@ -16,8 +16,8 @@ import type { RunPodAnswer } from '../runpod/client.ts';
 import { RunPodSession, type UpstreamCall } from '../runpod/runpod-session.ts';
 import { createGatewayRuntime, type GatewayRuntime } from '../runtime/gateway-runtime.ts';
 import { authenticate } from './authenticate.ts';
+import { concurrencyLimit, endpointBudget, rateLimit } from './key-limits.ts';
 import { problemErrors } from './problem-errors.ts';
-import { endpointBudget, rateLimit } from './rate-limit.ts';
 import { requestContext } from './request-context.ts';
 import { type GatewayContext, type RequestState, required } from './request-state.ts';
 import { routeEndpoint } from './route-endpoint.ts';
@@ -84,8 +84,8 @@ export interface OperationSpec<
 
 /**
  * The one standard chain every operation runs through:
- * request id → problem errors → authenticate → the key's rate → validate → resolve endpoint →
- * the endpoint's budget → operation.
+ * request id → problem errors → authenticate → the key's rate and concurrency → validate →
+ * resolve endpoint → the endpoint's budget → operation.
  * Streaming routes use middy 7's streamify execution mode (its v6 `streamifyResponse: true`
  * option is silently ignored by v7).
  */
@@ -121,12 +121,13 @@ export function createApiHandler<
     ...(spec.executionMode ? { executionMode: spec.executionMode } : {}),
     // Runs after the response body has been written (or its caller left): on Lambda, the
     // invocation, and so the execution environment, lives until lingering work is done.
-    requestEnd: (request) => lingeringOf(request.context),
+    requestEnd: (request) => endOf(request.context),
   })
     .use(requestContext(spec.operation))
     .use(problemErrors())
     .use(authenticate(runtime))
     .use(rateLimit(runtime))
+    .use(concurrencyLimit(runtime))
     .use(
       validateRequest(runtime, {
         query: spec.query,
@@ -139,13 +140,20 @@ export function createApiHandler<
     .handler(handle);
 }
 
-/** The request's lingering work (middy types its plugin hooks with the plain Lambda context). */
-function lingeringOf(context: object): unknown {
-  if (!('gateway' in context)) return undefined;
+/**
+ * What runs when the invocation ends: its lingering work, then what must follow it (a
+ * concurrency slot's release). middy types its plugin hooks with the plain Lambda context.
+ */
+async function endOf(context: object): Promise<void> {
+  if (!('gateway' in context)) return;
   const state = context.gateway;
-  return typeof state === 'object' && state !== null && 'lingering' in state
-    ? state.lingering
-    : undefined;
+  if (typeof state !== 'object' || state === null) return;
+  if ('lingering' in state) await state.lingering;
+  if ('atEnd' in state && Array.isArray(state.atEnd)) {
+    for (const then of state.atEnd) {
+      if (typeof then === 'function') await Promise.resolve(then()).catch(() => undefined);
+    }
+  }
 }
 
 function gatewayRequestOf(

@@ -29,6 +29,8 @@ export interface RequestState {
   job?: JobRecord;
   /** Headers every answer to this request carries, success or problem (RateLimit). */
   responseHeaders?: Record<string, string>;
+  /** Run when the invocation ends, after any lingering work (a concurrency slot's release). */
+  atEnd?: (() => Promise<void>)[];
   /** Work that outlives the response (a stream relay journaling after its caller left). */
   lingering?: Promise<void>;
   /** For the completion log line. */

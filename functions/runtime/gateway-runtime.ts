@@ -1,6 +1,7 @@
 import { KeyStore } from '../auth/key-store.ts';
 import { readSettings, type Settings } from '../config/settings.ts';
 import { DynamoDbJobLedger } from '../ledger/dynamodb-job-ledger.ts';
+import { DynamoDbConcurrencySlots } from '../limits/concurrency-slots.ts';
 import { DynamoDbDailyQuota } from '../limits/daily-quota.ts';
 import { DynamoDbRateLimiter } from '../limits/rate-limiter.ts';
 import { type Operation, routeFor } from '../routes.ts';
@@ -24,6 +25,8 @@ export interface GatewayRuntime {
   rateLimiter(): DynamoDbRateLimiter;
   /** Per-key daily job quotas, in the ledger's table; created on first use. */
   dailyQuota(): DynamoDbDailyQuota;
+  /** Per-key concurrency slots, in the ledger's table; created on first use. */
+  concurrencySlots(): DynamoDbConcurrencySlots;
 }
 
 /**
@@ -49,6 +52,7 @@ export function createGatewayRuntime(operation: Operation, env = process.env): G
   const ledger = routeFor(operation).ledger === 'none' ? undefined : table;
   let rateLimiter: DynamoDbRateLimiter | undefined;
   let dailyQuota: DynamoDbDailyQuota | undefined;
+  let concurrencySlots: DynamoDbConcurrencySlots | undefined;
   const tableOf = (purpose: string) => {
     if (table === undefined)
       throw new Error(`LEDGER_TABLE is not set: ${purpose} need the ledger table`);
@@ -89,6 +93,14 @@ export function createGatewayRuntime(operation: Operation, env = process.env): G
         access: () => quotas.access(),
       });
       return dailyQuota;
+    },
+    concurrencySlots: () => {
+      const slots = tableOf('concurrency limits');
+      concurrencySlots ??= new DynamoDbConcurrencySlots({
+        tableName: slots.tableName,
+        access: () => slots.access(),
+      });
+      return concurrencySlots;
     },
   };
   // Read both secrets now, side by side, while the runtime is still starting: the first

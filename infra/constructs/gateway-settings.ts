@@ -9,6 +9,7 @@ import {
 import { LOG_LEVELS } from '../../functions/observability/logger.ts';
 import {
   BUFFERED_INTEGRATION_TIMEOUT_SECONDS,
+  LONG_RUNNING_OPERATIONS,
   OPERATIONS,
   type Operation,
   ROUTES,
@@ -74,11 +75,9 @@ export interface ResolvedSettings {
 }
 
 /** Long-running functions get a cap of their own unless the operator says otherwise. */
-const DEFAULT_RESERVED_CONCURRENCY: Partial<Record<Operation, number>> = {
-  stream: 50,
-  runsync: 50,
-  'status-sync': 50,
-};
+const DEFAULT_RESERVED_CONCURRENCY: Partial<Record<Operation, number>> = Object.fromEntries(
+  [...LONG_RUNNING_OPERATIONS].map((operation) => [operation, 50]),
+);
 
 /** From RunPod's per-endpoint limits: 2 purges and 100 cancels per 10 s. */
 const DEFAULT_OPERATION_THROTTLING: Partial<

@@ -10,6 +10,7 @@ import {
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import {
+  CONCURRENCY_KEY_PREFIX,
   IDEMPOTENCY_KEY_PREFIX,
   JOURNAL_KEY_PREFIX,
   LEASE_KEY_PREFIX,
@@ -17,7 +18,7 @@ import {
   QUOTA_KEY_PREFIX,
   RATE_KEY_PREFIX,
 } from '../../functions/ledger/ledger-table.ts';
-import { type Operation, routeFor } from '../../functions/routes.ts';
+import { LONG_RUNNING_OPERATIONS, type Operation, routeFor } from '../../functions/routes.ts';
 
 /**
  * The DynamoDB actions each function uses on the ledger, and no others. `routes.ts` says which
@@ -69,6 +70,9 @@ export const JOURNAL_ACTIONS: Readonly<Partial<Record<Operation, readonly string
  * submitting functions also update daily quota counters (`quota#…`).
  */
 export const RATE_LIMIT_ACTIONS: readonly string[] = ['dynamodb:GetItem', 'dynamodb:UpdateItem'];
+
+/** What the long-running functions do with per-key concurrency slots (`conc#…`). */
+export const CONCURRENCY_ACTIONS: readonly string[] = ['dynamodb:DeleteItem', 'dynamodb:PutItem'];
 
 export interface JobLedgerTableProps {
   readonly removalPolicy: RemovalPolicy;
@@ -164,6 +168,21 @@ export class JobLedgerTable extends Construct {
         },
       }),
     );
+    if (LONG_RUNNING_OPERATIONS.has(operation)) {
+      statements.push(
+        new PolicyStatement({
+          sid: 'HoldKeySlots',
+          effect: Effect.ALLOW,
+          actions: [...CONCURRENCY_ACTIONS],
+          resources: [this.table.tableArn],
+          conditions: {
+            'ForAllValues:StringLike': {
+              'dynamodb:LeadingKeys': [`${CONCURRENCY_KEY_PREFIX}*`],
+            },
+          },
+        }),
+      );
+    }
     return statements;
   }
 }

@@ -1,7 +1,8 @@
 import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
-import { ROUTES } from '../../functions/routes.ts';
+import { LONG_RUNNING_OPERATIONS, ROUTES } from '../../functions/routes.ts';
 import {
+  CONCURRENCY_ACTIONS,
   IDEMPOTENCY_ACTIONS,
   JOURNAL_ACTIONS,
   LEDGER_ACTIONS,
@@ -114,6 +115,15 @@ describe('the job ledger table', () => {
           },
         },
       });
+      if (LONG_RUNNING_OPERATIONS.has(route.operation)) {
+        expected.push({
+          Sid: 'HoldKeySlots',
+          Effect: 'Allow',
+          Action: actionsOf(CONCURRENCY_ACTIONS),
+          Resource: table,
+          Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['conc#*'] } },
+        });
+      }
       expect(ledgerStatements).toEqual(expected);
       expect(variables.LEDGER_TABLE).toEqual({ Ref: tableLogicalId });
     }

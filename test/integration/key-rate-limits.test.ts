@@ -131,3 +131,41 @@ describe("a key's daily job quota", () => {
     expect(others.map((answer) => answer.status)).toEqual([200, 200, 200]);
   });
 });
+
+describe("a key's concurrent long-running requests", () => {
+  it('refuses a stream past the limit with 429 rate_limited and frees the slot when one ends', async () => {
+    const token = await fixture.createToken('concurrent', ['chat'], undefined, {
+      limits: { concurrent: 1 },
+    });
+    const submitted = await rawRequest(`${fixture.base}/chat/run`, {
+      method: 'POST',
+      headers: authHeaders(token),
+      body: JSON.stringify({ input: { sim: { stream: 3, chunkIntervalMs: 400, queueMs: 0 } } }),
+    });
+    const { id } = submitted.json as { id: string };
+    const stream = () =>
+      rawRequest(`${fixture.base}/chat/stream/${id}`, {
+        headers: authHeaders(token, { Accept: 'text/event-stream' }),
+      });
+
+    const holding = stream();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const second = await stream();
+    const first = await holding;
+    // The slot is given back as the invocation ends, just after the last byte.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const afterwards = await stream();
+    const quick = await rawRequest(`${fixture.base}/chat/status/${id}`, {
+      headers: authHeaders(token),
+    });
+
+    expect(second.status).toBe(429);
+    expect(second.json).toMatchObject({ code: 'rate_limited' });
+    expect(first.status).toBe(200);
+    expect(first.text).toContain('event: done');
+    // The slot came back when the first stream ended (this one replays the journal).
+    expect(afterwards.status).toBe(200);
+    // Short requests are not counted.
+    expect(quick.status).toBe(200);
+  });
+});

@@ -2,6 +2,7 @@ import { rateLimitOf } from '../auth/key-store.ts';
 import { GatewayError } from '../http/gateway-error.ts';
 import type { RateDecision, RateLimit } from '../limits/rate-limiter.ts';
 import { rateFor } from '../limits/rates.ts';
+import { LONG_RUNNING_OPERATIONS, routeFor } from '../routes.ts';
 import type { GatewayRuntime } from '../runtime/gateway-runtime.ts';
 import type { GatewayMiddleware } from './request-state.ts';
 import { required } from './request-state.ts';
@@ -75,6 +76,33 @@ export function endpointBudget(runtime: GatewayRuntime): GatewayMiddleware {
           { headers: { 'Retry-After': String(wait), ...headersOf('endpoint', limit, decision) } },
         );
       }
+    },
+  };
+}
+
+/**
+ * A key's concurrent long-running requests (`limits.concurrent`): a slot is taken before the
+ * request goes on and given back when the invocation ends — for a stream, when its relay stops
+ * (see `requestEnd` in api-handler.ts). Over it: 429 `rate_limited`.
+ */
+export function concurrencyLimit(runtime: GatewayRuntime): GatewayMiddleware {
+  const holdMs = routeFor(runtime.operation).functionTimeoutSeconds * 1000;
+  return {
+    before: async (request) => {
+      if (!LONG_RUNNING_OPERATIONS.has(runtime.operation)) return;
+      const state = request.context.gateway;
+      const key = required(state.key, 'key');
+      const limit = key.limits?.concurrent;
+      if (limit === undefined) return;
+      const release = await runtime.concurrencySlots().acquire(key.id, limit, holdMs);
+      if (release === undefined) {
+        throw new GatewayError(
+          'rate_limited',
+          `API key ${key.id} may hold ${limit} streams, runsync and status-sync requests at once, and does; retry when one ends`,
+          { headers: { 'Retry-After': '1' } },
+        );
+      }
+      state.atEnd = [...(state.atEnd ?? []), release];
     },
   };
 }
