@@ -5,7 +5,8 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { sha256Hex, TOKEN_PREFIX } from '../functions/auth/key-store.ts';
 import { OPERATIONS, type Operation, routeFor } from '../functions/routes.ts';
 import { restProxyEvent } from '../local/api-gateway-event.ts';
-import { createKey } from '../local/key-file.ts';
+import { FileKeyStore } from '../local/keys/file-key-store.ts';
+import { createKey } from '../local/keys/key-changes.ts';
 import { OUT_DIR } from './processes.ts';
 
 /**
@@ -69,7 +70,7 @@ export interface LocalBenchKeys {
 export async function localBenchKeys(name: string): Promise<LocalBenchKeys> {
   const keysFile = join(OUT_DIR, `${name}-keys.json`);
   await rm(keysFile, { force: true });
-  const { token } = await createKey(keysFile, {
+  const { token } = await createKey(new FileKeyStore(keysFile), {
     id: 'bench',
     surfaces: ['*'],
     operations: [...OPERATIONS],

@@ -1,29 +1,40 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { type KeyEntry, type ParsedKeyStore, parseKeyStore } from '../functions/auth/key-store.ts';
+import type { KeyEntry, ParsedKeyStore } from '../functions/auth/key-store.ts';
 import { OPERATIONS, type Operation } from '../functions/routes.ts';
 import { parseRoutingConfig } from '../functions/routing/routing-config.ts';
-import { loadSecretText } from '../functions/secrets/secret-source.ts';
-import { createKey, readKeyStoreFile, rotateKey, setKeyDisabled } from './key-file.ts';
+import { FileKeyStore } from './keys/file-key-store.ts';
+import { createKey, rotateKey, setKeyDisabled } from './keys/key-changes.ts';
+import type { KeyDocumentStore } from './keys/key-document-store.ts';
+import { SecretKeyStore } from './keys/secret-key-store.ts';
+import { DEFAULT_STACK_NAME, stackOutputOf } from './keys/stack-outputs.ts';
 import { DEFAULT_KEYS_FILE, DEFAULT_ROUTING_CONFIG } from './local-settings.ts';
 
 const USAGE = `Usage:
   npm run keys -- create --id <id> --surfaces <a,b|*> [--operations run,status,...]
                          [--all-jobs <a,b|*>] [--expires <ISO time>] [--description <text>]
-                         [--rate <operation|*>=<per second>[/<burst>],...]
-                         [--aws] [--file <path>]
-  npm run keys -- rotate --id <id> [--overlap <duration: 30m, 24h, 7d>] [--file <path>]
-  npm run keys -- list [--file <path>]
-  npm run keys -- validate [--file <path> | --secret <name or ARN>]
-  npm run keys -- disable --id <id> [--file <path>]
-  npm run keys -- enable --id <id> [--file <path>]
+                         [--rate <operation|*>=<per second>[/<burst>],...] [--concurrent <n>]
+                         [--in-flight <n>] [--daily-jobs <n>] [--daily-gpu-seconds <n>]
+  npm run keys -- rotate --id <id> [--overlap <duration: 30m, 24h, 7d>]
+  npm run keys -- list
+  npm run keys -- validate
+  npm run keys -- disable --id <id>
+  npm run keys -- enable --id <id>
+Every command takes one store: [--file <path>] (the local store, the default), or the deployed
+one: --aws [--stack <name>] (the stack's KeyStoreSecretArn output; default ${DEFAULT_STACK_NAME}), or
+--secret <name or ARN>.
 
 The key store holds only SHA-256 digests; the token is printed once, by create.
 Without --operations a key may call every operation but purge-queue, which must be named.
 --all-jobs lets the key act on every consumer's jobs on those surfaces (operators).
 --rate limits the key's requests per operation across all instances (run=5/20: 5 a second,
 20 at once; * for every operation not named); over it, callers get 429 rate_limited.
---aws also prints the entry to add to the deployed key-store secret's "keys" array.
+--concurrent caps the key's streams, runsync and status-sync requests at once; --in-flight its
+jobs not yet ended; --daily-jobs and --daily-gpu-seconds what it may submit and use per UTC day.
+--aws and --secret change the deployed key store in AWS Secrets Manager with your AWS
+credentials and region: a change is made to the newest version and made current only if no one
+else's change came first (else it is made again on theirs), so concurrent operators never lose
+each other's change. The functions pick it up within SECRETS_MAX_AGE_MS (60 s by default).
 rotate issues a new token for the same key id (same grants, limits, jobs and usage); the old
 token keeps working for --overlap (default 24h), then expires.
 --file defaults to $GATEWAY_KEYS_FILE or ${DEFAULT_KEYS_FILE}.
@@ -31,9 +42,7 @@ token keeps working for --overlap (default 24h), then expires.
 --surfaces and --all-jobs must name surfaces of the routing config ($GATEWAY_CONFIG or
 ${DEFAULT_ROUTING_CONFIG}), or *.
 validate checks every entry of the store (what the gateway would ignore, and why) and exits 1
-if any entry is bad; run it before putting a hand-edited store live. With --secret it reads the
-deployed key store from AWS Secrets Manager (the stack's KeyStoreSecretArn output) with your AWS
-credentials and region, as the functions do.`;
+if any entry is bad; run it before putting a hand-edited store live.`;
 
 function fail(message: string): never {
   console.error(`${message}\n\n${USAGE}`);
@@ -58,19 +67,24 @@ async function main(): Promise<void> {
       expires: { type: 'string' },
       description: { type: 'string' },
       rate: { type: 'string' },
+      concurrent: { type: 'string' },
+      'in-flight': { type: 'string' },
+      'daily-jobs': { type: 'string' },
+      'daily-gpu-seconds': { type: 'string' },
       overlap: { type: 'string', default: '24h' },
       aws: { type: 'boolean', default: false },
       file: { type: 'string' },
       secret: { type: 'string' },
+      stack: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
   const command = positionals[0];
-  const file = values.file ?? process.env.GATEWAY_KEYS_FILE ?? DEFAULT_KEYS_FILE;
   if (values.help || command === undefined) {
     console.log(USAGE);
     return;
   }
+  const store = await storeOf(values);
 
   if (command === 'create') {
     if (!values.id) fail('create needs --id');
@@ -85,41 +99,34 @@ async function main(): Promise<void> {
     if (values.expires !== undefined) checkExpiry(values.expires);
     checkSurfaces('--surfaces', surfaces);
     if (values['all-jobs'] !== undefined) checkSurfaces('--all-jobs', listOf(values['all-jobs']));
-    const { token, entry } = await createKey(file, {
+    const { token, entry } = await createKey(store, {
       id: values.id,
       surfaces,
       operations: operations as Operation[] | undefined,
       allJobs: values['all-jobs'] === undefined ? undefined : listOf(values['all-jobs']),
       expiresAt: values.expires === undefined ? undefined : new Date(values.expires).toISOString(),
       description: values.description,
-      limits: values.rate === undefined ? undefined : { rate: rateOf(values.rate) },
+      limits: limitsOf(values),
     });
-    console.log(`Created key ${entry.id} in ${file}`);
+    console.log(`Created key ${entry.id} in ${store.name}`);
     console.log(`Token (shown once; store it now): ${token}`);
-    if (values.aws) {
-      console.log('\nAdd this entry to the "keys" array of the key-store secret in AWS:');
-      console.log(JSON.stringify(entry, null, 2));
-    }
     return;
   }
 
   if (command === 'rotate') {
     if (!values.id) fail('rotate needs --id');
     const overlapMs = durationMsOf(values.overlap);
-    const { token, oldUntil } = await rotateKey(file, values.id, overlapMs).catch(
+    const { token, oldUntil } = await rotateKey(store, values.id, overlapMs).catch(
       (error: unknown) => fail(error instanceof Error ? error.message : String(error)),
     );
-    console.log(`Rotated key ${values.id} in ${file}; the old token works until ${oldUntil}`);
+    console.log(`Rotated key ${values.id} in ${store.name}; the old token works until ${oldUntil}`);
     console.log(`New token (shown once; store it now): ${token}`);
     return;
   }
 
   if (command === 'validate') {
-    const source = values.secret === undefined ? file : `secret ${values.secret}`;
-    const { keys, problems } =
-      values.secret === undefined
-        ? await readKeyStoreFile(file)
-        : await readDeployedKeyStore(values.secret);
+    const source = store instanceof SecretKeyStore ? `secret ${store.name}` : store.name;
+    const { keys, problems } = await readStore(store);
     for (const problem of problems) console.error(problem);
     if (problems.length > 0) {
       console.error(
@@ -132,9 +139,9 @@ async function main(): Promise<void> {
   }
 
   if (command === 'list') {
-    const { keys, problems } = await readKeyStoreFile(file);
+    const { keys, problems } = await readStore(store);
     for (const problem of problems) console.error(`warning: ${problem}`);
-    if (keys.length === 0) console.log(`No keys in ${file}`);
+    if (keys.length === 0) console.log(`No keys in ${store.name}`);
     for (const key of keys) {
       const state = key.disabled
         ? 'disabled'
@@ -142,7 +149,7 @@ async function main(): Promise<void> {
           ? 'expired'
           : 'active';
       console.log(
-        `${key.id}\t${state}\tsurfaces=${key.surfaces.join(',')}\toperations=${key.operations?.join(',') ?? '* but purge-queue'}${key.allJobs ? `\tallJobs=${key.allJobs.join(',')}` : ''}${key.expiresAt ? `\texpires=${key.expiresAt}` : ''}${rateText(key)}`,
+        `${key.id}\t${state}\tsurfaces=${key.surfaces.join(',')}\toperations=${key.operations?.join(',') ?? '* but purge-queue'}${key.allJobs ? `\tallJobs=${key.allJobs.join(',')}` : ''}${key.expiresAt ? `\texpires=${key.expiresAt}` : ''}${limitsText(key)}`,
       );
     }
     return;
@@ -150,35 +157,106 @@ async function main(): Promise<void> {
 
   if (command === 'disable' || command === 'enable') {
     if (!values.id) fail(`${command} needs --id`);
-    const changed = await setKeyDisabled(file, values.id, command === 'disable');
-    if (changed === 0) fail(`No key with id ${values.id} in ${file}`);
+    const changed = await setKeyDisabled(store, values.id, command === 'disable');
+    if (changed === 0) fail(`No key with id ${values.id} in ${store.name}`);
     console.log(`Key ${values.id} ${command}d${changed > 1 ? ` (${changed} entries)` : ''}`);
     return;
   }
   fail(`Unknown command ${command}`);
 }
 
-/** The deployed key store, read from Secrets Manager by the functions' own loader and parser. */
-async function readDeployedKeyStore(secret: string): Promise<ParsedKeyStore> {
-  if (secret.startsWith('file:') || secret.startsWith('env:')) {
-    fail('--secret takes a Secrets Manager secret name or ARN');
+/** The store the options name: the local file, or the deployed secret (by stack or by name). */
+async function storeOf(values: {
+  file?: string | undefined;
+  aws?: boolean | undefined;
+  stack?: string | undefined;
+  secret?: string | undefined;
+}): Promise<KeyDocumentStore> {
+  const named = [values.file, values.aws || values.stack ? true : undefined, values.secret];
+  if (named.filter((option) => option !== undefined).length > 1) {
+    fail('Name one key store: --file, --aws [--stack] or --secret');
   }
-  let text: string;
+  if (values.secret !== undefined) {
+    if (values.secret.startsWith('file:') || values.secret.startsWith('env:')) {
+      fail('--secret takes a Secrets Manager secret name or ARN');
+    }
+    return new SecretKeyStore(values.secret);
+  }
+  if (values.aws || values.stack !== undefined) {
+    const stack = values.stack ?? DEFAULT_STACK_NAME;
+    try {
+      return new SecretKeyStore(await stackOutputOf(stack, 'KeyStoreSecretArn'));
+    } catch (error) {
+      console.error(
+        `Cannot read stack ${stack}'s outputs: ${error instanceof Error ? error.message : String(error)}`,
+      );
+      process.exit(1);
+    }
+  }
+  return new FileKeyStore(values.file ?? process.env.GATEWAY_KEYS_FILE ?? DEFAULT_KEYS_FILE);
+}
+
+/** The store's keys; a store that cannot be read ends the command with why. */
+async function readStore(store: KeyDocumentStore): Promise<ParsedKeyStore> {
   try {
-    text = await loadSecretText(secret);
+    return await store.read();
   } catch (error) {
+    const what = store instanceof SecretKeyStore ? 'secret' : 'key store';
     console.error(
-      `Cannot read secret ${secret}: ${error instanceof Error ? error.message : String(error)}`,
+      `Cannot read ${what} ${store.name}: ${error instanceof Error ? error.message : String(error)}`,
     );
     process.exit(1);
   }
-  return parseKeyStore(text);
 }
 
-function rateText(key: KeyEntry): string {
-  const rates = Object.entries(key.limits?.rate ?? {});
-  if (rates.length === 0) return '';
-  return `\trate=${rates.map(([operation, rate]) => `${operation}=${rate?.perSecond}${rate?.burst === undefined ? '' : `/${rate.burst}`}`).join(',')}`;
+function limitsText(key: KeyEntry): string {
+  const limits = key.limits;
+  if (limits === undefined) return '';
+  const rates = Object.entries(limits.rate ?? {});
+  const parts = [
+    rates.length === 0
+      ? undefined
+      : `rate=${rates.map(([operation, rate]) => `${operation}=${rate?.perSecond}${rate?.burst === undefined ? '' : `/${rate.burst}`}`).join(',')}`,
+    limits.concurrent === undefined ? undefined : `concurrent=${limits.concurrent}`,
+    limits.inFlight === undefined ? undefined : `inFlight=${limits.inFlight}`,
+    limits.daily?.jobs === undefined ? undefined : `dailyJobs=${limits.daily.jobs}`,
+    limits.daily?.gpuSeconds === undefined
+      ? undefined
+      : `dailyGpuSeconds=${limits.daily.gpuSeconds}`,
+  ].filter((part) => part !== undefined);
+  return parts.map((part) => `\t${part}`).join('');
+}
+
+/** The limits options of create, as a key store entry's `limits` (undefined: none given). */
+function limitsOf(values: Record<string, string | boolean | undefined>): KeyEntry['limits'] {
+  const count = (option: string, max: number): number | undefined => {
+    const text = values[option];
+    if (typeof text !== 'string') return undefined;
+    if (!/^\d+$/.test(text) || Number(text) > max) {
+      fail(`--${option} takes a whole number from 0 to ${max}, got "${text}"`);
+    }
+    return Number(text);
+  };
+  const concurrent = count('concurrent', 1_000);
+  const inFlight = count('in-flight', 100_000);
+  const jobs = count('daily-jobs', 100_000_000);
+  const gpuSeconds = count('daily-gpu-seconds', 100_000_000);
+  if (concurrent === 0) fail('--concurrent must be at least 1');
+  if (inFlight === 0) fail('--in-flight must be at least 1');
+  const limits = {
+    ...(typeof values.rate === 'string' ? { rate: rateOf(values.rate) } : {}),
+    ...(concurrent === undefined ? {} : { concurrent }),
+    ...(inFlight === undefined ? {} : { inFlight }),
+    ...(jobs === undefined && gpuSeconds === undefined
+      ? {}
+      : {
+          daily: {
+            ...(jobs === undefined ? {} : { jobs }),
+            ...(gpuSeconds === undefined ? {} : { gpuSeconds }),
+          },
+        }),
+  };
+  return Object.keys(limits).length === 0 ? undefined : limits;
 }
 
 /** `30s`, `30m`, `24h`, `7d` (or `0`: at once). */

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { OPERATIONS } from '../functions/routes.ts';
-import { createKey } from './key-file.ts';
+import { FileKeyStore } from './keys/file-key-store.ts';
+import { createKey } from './keys/key-changes.ts';
 import { startLocalGateway } from './local-gateway.ts';
 import { DEFAULT_KEYS_FILE, DEFAULT_PORT, DEFAULT_ROUTING_CONFIG } from './local-settings.ts';
 
@@ -20,7 +21,7 @@ async function main(): Promise<void> {
   let devToken: string | undefined;
   if (!existsSync(keysFile)) {
     devToken = (
-      await createKey(keysFile, {
+      await createKey(new FileKeyStore(keysFile), {
         id: 'local-dev',
         surfaces: ['*'],
         // Named one by one: purge-queue is granted only to keys that name it.

@@ -1,21 +1,25 @@
 import { parseArgs } from 'node:util';
 import { DynamoDbJobLedger } from '../functions/ledger/dynamodb-job-ledger.ts';
 import { type UsageRow, usageReport } from '../functions/ledger/usage-report.ts';
-import { readKeyStoreFile } from './key-file.ts';
+import { FileKeyStore } from './keys/file-key-store.ts';
+import type { KeyDocumentStore } from './keys/key-document-store.ts';
+import { SecretKeyStore } from './keys/secret-key-store.ts';
+import { DEFAULT_STACK_NAME, stackOutputsOf } from './keys/stack-outputs.ts';
 import { LOCAL_LEDGER_TABLE, useLocalAwsDefaults } from './ledger-engine.ts';
 import { DEFAULT_KEYS_FILE } from './local-settings.ts';
 
 const USAGE = `Usage:
   npm run usage -- [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--keys a,b] [--format table|json|csv]
-                   [--endpoint <url> | --aws] [--table <name>] [--file <key store>]
+                   [--endpoint <url> | --aws [--stack <name>] [--table <name>]] [--file <key store>]
 
 Jobs per key, surface and day (UTC, by submission), with how they ended, GPU-seconds (RunPod's
 executionTime) and queue-seconds (delayTime), from the job ledger.
 --from/--to are inclusive days (default: the last 7 days, today included).
---keys defaults to every key id in the key store (--file, $GATEWAY_KEYS_FILE or ${DEFAULT_KEYS_FILE}).
+--keys defaults to every key id in the key store (--file, $GATEWAY_KEYS_FILE or ${DEFAULT_KEYS_FILE};
+with --aws, the deployed key store).
 --endpoint reads a DynamoDB-compatible engine (default $DYNAMODB_ENDPOINT: the engine npm start
-prints); --aws reads the deployed table (--table: the stack's JobLedgerTableName output) with
-your AWS credentials and region.`;
+prints); --aws reads the deployed table with your AWS credentials and region: the stack's
+JobLedgerTableName output (--stack, default ${DEFAULT_STACK_NAME}), or --table.`;
 
 const DAY_MS = 86_400_000;
 
@@ -84,6 +88,7 @@ async function main(): Promise<void> {
       endpoint: { type: 'string' },
       aws: { type: 'boolean', default: false },
       table: { type: 'string' },
+      stack: { type: 'string' },
       file: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -101,24 +106,36 @@ async function main(): Promise<void> {
   if (!values.aws && endpoint === undefined) {
     fail('Say where the ledger is: --endpoint <url> (npm start prints it) or --aws --table <name>');
   }
-  if (values.aws && values.table === undefined) fail('--aws needs --table (JobLedgerTableName)');
   if (!values.aws) useLocalAwsDefaults();
-  const tableName = values.table ?? process.env.LEDGER_TABLE ?? LOCAL_LEDGER_TABLE;
-  const keyIds =
-    values.keys === undefined
-      ? [
-          ...new Set(
-            (
-              await readKeyStoreFile(
-                values.file ?? process.env.GATEWAY_KEYS_FILE ?? DEFAULT_KEYS_FILE,
-              )
-            ).keys.map((key) => key.id),
-          ),
-        ]
-      : values.keys
-          .split(',')
-          .map((id) => id.trim())
-          .filter((id) => id !== '');
+  // The deployed stack's outputs, when the table or the key store must come from them.
+  const outputs =
+    values.aws && (values.table === undefined || values.keys === undefined)
+      ? await stackOutputsOf(values.stack ?? DEFAULT_STACK_NAME).catch((error: unknown) => {
+          console.error(
+            `Cannot read stack ${values.stack ?? DEFAULT_STACK_NAME}'s outputs (or give --table and --keys): ${error instanceof Error ? error.message : String(error)}`,
+          );
+          process.exit(1);
+        })
+      : {};
+  const tableName =
+    values.table ??
+    (values.aws ? outputs.JobLedgerTableName : undefined) ??
+    process.env.LEDGER_TABLE ??
+    LOCAL_LEDGER_TABLE;
+  let keyIds: string[];
+  if (values.keys === undefined) {
+    const secret = outputs.KeyStoreSecretArn;
+    const store: KeyDocumentStore =
+      values.aws && secret !== undefined
+        ? new SecretKeyStore(secret)
+        : new FileKeyStore(values.file ?? process.env.GATEWAY_KEYS_FILE ?? DEFAULT_KEYS_FILE);
+    keyIds = [...new Set((await store.read()).keys.map((key) => key.id))];
+  } else {
+    keyIds = values.keys
+      .split(',')
+      .map((id) => id.trim())
+      .filter((id) => id !== '');
+  }
   const ledger = new DynamoDbJobLedger({ tableName, endpoint });
   let rows: UsageRow[];
   try {

@@ -11,8 +11,15 @@ const keyLimitsSchema = z.looseObject({
   rate: z.optional(ratesSchema),
   /** How many long-running requests (streams, runsync, status-sync) the key may hold at once. */
   concurrent: z.optional(z.int().check(z.minimum(1), z.maximum(1_000))),
-  /** Per UTC day: how many jobs (`run` and `runsync` together) the key may submit. */
-  daily: z.optional(z.looseObject({ jobs: z.optional(z.int().check(z.minimum(0))) })),
+  /** How many of the key's jobs may be submitted and not yet seen to end, at once. */
+  inFlight: z.optional(z.int().check(z.minimum(1), z.maximum(100_000))),
+  /** Per UTC day: jobs (`run` and `runsync` together) it may submit, GPU-seconds it may use. */
+  daily: z.optional(
+    z.looseObject({
+      jobs: z.optional(z.int().check(z.minimum(0))),
+      gpuSeconds: z.optional(z.number().check(z.minimum(0))),
+    }),
+  ),
 });
 
 /**

@@ -93,6 +93,8 @@ export class DynamoDbJobLedger implements JobLedger {
       [LEDGER_TABLE.timeToLive]: { N: String(job.expiresAt) },
     };
     if (job.model !== undefined) item.model = { S: job.model };
+    if (job.counted?.inFlight) item.countedInFlight = { BOOL: true };
+    if (job.counted?.gpuTime) item.countedGpuTime = { BOOL: true };
     if (job.outcome !== undefined) Object.assign(item, outcomeAttributesOf(job.outcome));
     try {
       await client.send(
@@ -227,6 +229,10 @@ function jobRecordOf(item: Item): JobRecord | undefined {
     endpointId,
     createdAt,
     expiresAt,
+    counted: {
+      ...(item.countedInFlight?.BOOL ? { inFlight: true } : {}),
+      ...(item.countedGpuTime?.BOOL ? { gpuTime: true } : {}),
+    },
     outcome:
       status === undefined || endedAt === undefined
         ? undefined

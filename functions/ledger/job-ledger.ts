@@ -20,6 +20,16 @@ export interface JobRecord {
   readonly expiresAt: number;
   /** Set once, when the gateway first sees the job end. */
   readonly outcome?: JobOutcome | undefined;
+  /** What the owner's limits counted at submission, for the job's end to settle. */
+  readonly counted?: JobCounts | undefined;
+}
+
+/** Per-key counters a job was counted in when submitted (see `limits/job-limits.ts`). */
+export interface JobCounts {
+  /** The owner's jobs in flight (`limits.inFlight`). */
+  readonly inFlight?: boolean;
+  /** The owner's daily GPU time (`limits.daily.gpuSeconds`). */
+  readonly gpuTime?: boolean;
 }
 
 /** A job's end as RunPod reported it. */

@@ -42,22 +42,30 @@ function newOutcomeOf(
   return { outcome, replacing: recorded };
 }
 
+/** What follows the first record of a job's end (its owner's limits settled); `rerun` for a `/retry`'s. */
+export type JobEndHandler = (job: JobRecord, outcome: JobOutcome, rerun: boolean) => Promise<void>;
+
 /**
  * Records how a job ended when a RunPod answer shows an end the ledger does not hold yet: once
- * per end (the ledger's write is conditional, and an end already recorded is not written again).
- * A failed or slow write is logged, never the caller's problem.
+ * per end (the ledger's write is conditional, and an end already recorded is not written again),
+ * then `onEnd` for the request that recorded it. A failed or slow write is logged, never the
+ * caller's problem.
  */
 export async function noteJobOutcome(
   ledger: JobLedger,
   job: JobRecord | undefined,
   answer: Readonly<Record<string, unknown>>,
   requestId: string,
+  onEnd?: JobEndHandler,
 ): Promise<void> {
   if (job === undefined) return;
   const change = newOutcomeOf(job, answer);
   if (change === undefined) return;
   const write = ledger
     .recordOutcome(job.jobId, change.outcome, change.replacing)
+    .then(async (recorded) => {
+      if (recorded && onEnd) await onEnd(job, change.outcome, change.replacing !== undefined);
+    })
     .catch((error: unknown) => {
       logger.warn('job outcome not recorded', {
         requestId,

@@ -4,7 +4,14 @@ import type { RunPodAnswer } from '../runpod/client.ts';
 import { RunPodInvalidResponseError } from '../runpod/errors.ts';
 import { isTerminal } from '../runpod/job-status.ts';
 import type { RunPodSession } from '../runpod/runpod-session.ts';
-import { expiryOf, type JobLedger, LedgerUnavailableError } from './job-ledger.ts';
+import {
+  expiryOf,
+  type JobCounts,
+  type JobLedger,
+  type JobOutcome,
+  type JobRecord,
+  LedgerUnavailableError,
+} from './job-ledger.ts';
 import { outcomeOf } from './job-outcomes.ts';
 
 /**
@@ -36,6 +43,10 @@ export interface Submission {
   /** The job's `policy.ttl`, if the body set one. */
   readonly ttlMs: number | undefined;
   readonly requestId: string;
+  /** What the owner's limits counted for this job. */
+  readonly counted: JobCounts;
+  /** Settles what was counted when the job is recorded already ended (a finished runsync). */
+  readonly onEnd: (job: JobRecord, outcome: JobOutcome) => Promise<void>;
 }
 
 /**
@@ -53,18 +64,20 @@ export async function recordSubmission(submission: Submission): Promise<void> {
     throw new RunPodInvalidResponseError('RunPod accepted the job without a usable job id');
   }
   const submittedAt = Date.now();
+  const job: JobRecord = {
+    jobId: id,
+    ownerKeyId: submission.ownerKeyId,
+    surface: submission.surface,
+    model: submission.model,
+    endpointId: submission.endpointId,
+    createdAt: submittedAt,
+    expiresAt: expiryOf(submittedAt, submission.operation, submission.ttlMs),
+    // A runsync that came back finished is recorded with its outcome, in the same write.
+    outcome: outcomeOf(answer.json),
+    counted: submission.counted,
+  };
   try {
-    await submission.ledger.record({
-      jobId: id,
-      ownerKeyId: submission.ownerKeyId,
-      surface: submission.surface,
-      model: submission.model,
-      endpointId: submission.endpointId,
-      createdAt: submittedAt,
-      expiresAt: expiryOf(submittedAt, submission.operation, submission.ttlMs),
-      // A runsync that came back finished is recorded with its outcome, in the same write.
-      outcome: outcomeOf(answer.json),
-    });
+    await submission.ledger.record(job);
   } catch (error) {
     const status = answer.json.status;
     if (submission.operation === 'runsync' && typeof status === 'string' && isTerminal(status)) {
@@ -77,6 +90,15 @@ export async function recordSubmission(submission: Submission): Promise<void> {
     }
     const cancelled = await cancelUnrecorded(submission, id);
     throw new JobNotRecordedError(id, cancelled, error);
+  }
+  if (job.outcome !== undefined) {
+    await submission.onEnd(job, job.outcome).catch((error: unknown) => {
+      logger.warn('job end not settled in its owner limits', {
+        requestId,
+        jobId: id,
+        error: error instanceof Error ? error : String(error),
+      });
+    });
   }
 }
 

@@ -6,7 +6,8 @@ export const LEDGER_TABLE = {
   /**
    * Partition key (string): `job#<jobId>` for job records, `idempotency#…` for idempotency
    * records, `journal#<jobId>#<page>` (and `…#<nonce>#<part>`) for stream journal pages,
-   * `lease#<jobId>` for a stream's relay lease, `rate#<keyId>#<operation>` for per-key rates.
+   * `lease#<jobId>` for a stream's relay lease, `rate#<keyId>#<operation>` for per-key rates,
+   * `quota#<keyId>#<day>`, `conc#<keyId>#<slot>` and `flight#<keyId>` for the other key limits.
    */
   partitionKey: 'pk',
   /** Epoch seconds; DynamoDB's TTL deletes items some time after it passes. */
@@ -43,6 +44,8 @@ export const RATE_KEY_PREFIX = 'rate#';
 export const QUOTA_KEY_PREFIX = 'quota#';
 /** Per-key concurrency slots; the long-running functions may put and delete these. */
 export const CONCURRENCY_KEY_PREFIX = 'conc#';
+/** Per-key jobs-in-flight counters; the submitting and job-following functions may update these. */
+export const IN_FLIGHT_KEY_PREFIX = 'flight#';
 
 export function journalPageKeyOf(jobId: string, page: number): string {
   return `${JOURNAL_KEY_PREFIX}${jobId}#${page}`;
@@ -67,4 +70,8 @@ export function quotaKeyOf(keyId: string, day: string): string {
 
 export function concurrencyKeyOf(keyId: string, slot: number): string {
   return `${CONCURRENCY_KEY_PREFIX}${keyId}#${slot}`;
+}
+
+export function inFlightKeyOf(keyId: string): string {
+  return `${IN_FLIGHT_KEY_PREFIX}${keyId}`;
 }

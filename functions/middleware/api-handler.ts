@@ -10,7 +10,7 @@ import type { IdempotentSubmissions, StoredSubmission } from '../ledger/idempote
 import type { JobRecord } from '../ledger/job-ledger.ts';
 import { noteJobOutcome } from '../ledger/job-outcomes.ts';
 import { recordSubmission } from '../ledger/job-submissions.ts';
-import { submitWithinQuota } from '../limits/daily-quota.ts';
+import { settleJobEnd, submitWithinLimits } from '../limits/job-limits.ts';
 import { type Operation, routeFor } from '../routes.ts';
 import type { RunPodAnswer } from '../runpod/client.ts';
 import { RunPodSession, type UpstreamCall } from '../runpod/runpod-session.ts';
@@ -207,16 +207,33 @@ function gatewayRequestOf(
         endpointId,
         ttlMs,
         requestId: state.requestId,
+        counted: state.jobCounts ?? {},
+        onEnd: (job, outcome) => settleJobEnd(runtime, job, outcome, false),
       }),
     noteOutcome: async (answer) => {
-      if (runtime.ledger) await noteJobOutcome(runtime.ledger, state.job, answer, state.requestId);
+      if (runtime.ledger) {
+        await noteJobOutcome(
+          runtime.ledger,
+          state.job,
+          answer,
+          state.requestId,
+          (job, end, rerun) => settleJobEnd(runtime, job, end, rerun),
+        );
+      }
     },
     linger: (work) => {
       state.lingering = work;
     },
     submitOnce: async (submitToRunPod) => {
       const submit = () =>
-        submitWithinQuota({ quota: () => runtime.dailyQuota(), key, submit: submitToRunPod });
+        submitWithinLimits({
+          counters: runtime,
+          key,
+          submit: (counted) => {
+            state.jobCounts = counted;
+            return submitToRunPod();
+          },
+        });
       const clientKey = submissions?.keyOf(headerOf(event, 'idempotency-key'));
       if (submissions === undefined || clientKey === undefined) {
         return { text: (await submit()).text, replayed: false };

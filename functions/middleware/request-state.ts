@@ -3,7 +3,7 @@ import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import type { KeyEntry } from '../auth/key-store.ts';
 import { GatewayError } from '../http/gateway-error.ts';
 import type { GatewayResponse } from '../http/response.ts';
-import type { JobRecord } from '../ledger/job-ledger.ts';
+import type { JobCounts, JobRecord } from '../ledger/job-ledger.ts';
 import type { Operation } from '../routes.ts';
 import type { SurfaceConfig } from '../routing/routing-config.ts';
 
@@ -27,6 +27,8 @@ export interface RequestState {
   model?: string;
   /** The ledger's record of the job a follow-up call acts on (after the ownership check). */
   job?: JobRecord;
+  /** What the key's limits counted for the job being submitted, for its record. */
+  jobCounts?: JobCounts;
   /** Headers every answer to this request carries, success or problem (RateLimit). */
   responseHeaders?: Record<string, string>;
   /** Run when the invocation ends, after any lingering work (a concurrency slot's release). */

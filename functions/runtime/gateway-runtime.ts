@@ -3,6 +3,8 @@ import { readSettings, type Settings } from '../config/settings.ts';
 import { DynamoDbJobLedger } from '../ledger/dynamodb-job-ledger.ts';
 import { DynamoDbConcurrencySlots } from '../limits/concurrency-slots.ts';
 import { DynamoDbDailyQuota } from '../limits/daily-quota.ts';
+import type { JobCounters } from '../limits/job-limits.ts';
+import { DynamoDbJobsInFlight } from '../limits/jobs-in-flight.ts';
 import { DynamoDbRateLimiter } from '../limits/rate-limiter.ts';
 import { type Operation, routeFor } from '../routes.ts';
 import { parseRoutingConfig, type RoutingConfig } from '../routing/routing-config.ts';
@@ -12,7 +14,7 @@ import { loadSecretText, parseRunPodApiKey } from '../secrets/secret-source.ts';
 import { fs } from './builtins.ts';
 
 /** What an execution environment keeps between invocations. Built once, at cold start. */
-export interface GatewayRuntime {
+export interface GatewayRuntime extends JobCounters {
   readonly operation: Operation;
   readonly settings: Settings;
   readonly routing: RoutingConfig;
@@ -23,8 +25,6 @@ export interface GatewayRuntime {
   readonly ledger: DynamoDbJobLedger | undefined;
   /** Per-key request rates, in the ledger's table; created on first use (keys with limits). */
   rateLimiter(): DynamoDbRateLimiter;
-  /** Per-key daily job quotas, in the ledger's table; created on first use. */
-  dailyQuota(): DynamoDbDailyQuota;
   /** Per-key concurrency slots, in the ledger's table; created on first use. */
   concurrencySlots(): DynamoDbConcurrencySlots;
 }
@@ -52,6 +52,7 @@ export function createGatewayRuntime(operation: Operation, env = process.env): G
   const ledger = routeFor(operation).ledger === 'none' ? undefined : table;
   let rateLimiter: DynamoDbRateLimiter | undefined;
   let dailyQuota: DynamoDbDailyQuota | undefined;
+  let jobsInFlight: DynamoDbJobsInFlight | undefined;
   let concurrencySlots: DynamoDbConcurrencySlots | undefined;
   const tableOf = (purpose: string) => {
     if (table === undefined)
@@ -93,6 +94,14 @@ export function createGatewayRuntime(operation: Operation, env = process.env): G
         access: () => quotas.access(),
       });
       return dailyQuota;
+    },
+    jobsInFlight: () => {
+      const counters = tableOf('jobs-in-flight limits');
+      jobsInFlight ??= new DynamoDbJobsInFlight({
+        tableName: counters.tableName,
+        access: () => counters.access(),
+      });
+      return jobsInFlight;
     },
     concurrencySlots: () => {
       const slots = tableOf('concurrency limits');

@@ -12,6 +12,7 @@ import { Construct } from 'constructs';
 import {
   CONCURRENCY_KEY_PREFIX,
   IDEMPOTENCY_KEY_PREFIX,
+  IN_FLIGHT_KEY_PREFIX,
   JOURNAL_KEY_PREFIX,
   LEASE_KEY_PREFIX,
   LEDGER_TABLE,
@@ -67,7 +68,8 @@ export const JOURNAL_ACTIONS: Readonly<Partial<Record<Operation, readonly string
 /**
  * What every function may do with per-key rate counters (`rate#…`; see
  * `functions/limits/rate-limiter.ts`): update them conditionally and read one on a refusal; the
- * submitting functions also update daily quota counters (`quota#…`).
+ * functions that submit or follow jobs also keep daily quota (`quota#…`) and jobs-in-flight
+ * (`flight#…`) counters.
  */
 export const RATE_LIMIT_ACTIONS: readonly string[] = ['dynamodb:GetItem', 'dynamodb:UpdateItem'];
 
@@ -159,11 +161,12 @@ export class JobLedgerTable extends Construct {
         resources: [this.table.tableArn],
         conditions: {
           'ForAllValues:StringLike': {
-            // …and the submitting functions count jobs against daily quotas.
+            // …and the functions that submit or follow jobs count them against the owner's
+            // daily quotas and jobs in flight (a job's end settles both).
             'dynamodb:LeadingKeys':
-              routeFor(operation).ledger === 'record'
-                ? [`${RATE_KEY_PREFIX}*`, `${QUOTA_KEY_PREFIX}*`]
-                : [`${RATE_KEY_PREFIX}*`],
+              routeFor(operation).ledger === 'none'
+                ? [`${RATE_KEY_PREFIX}*`]
+                : [`${RATE_KEY_PREFIX}*`, `${QUOTA_KEY_PREFIX}*`, `${IN_FLIGHT_KEY_PREFIX}*`],
           },
         },
       }),

@@ -2,7 +2,8 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OPERATIONS, type Operation } from '../../functions/routes.ts';
-import { createKey, type NewKey, rotateKey } from '../../local/key-file.ts';
+import { FileKeyStore } from '../../local/keys/file-key-store.ts';
+import { createKey, type NewKey, rotateKey } from '../../local/keys/key-changes.ts';
 import {
   type LocalGateway,
   type LocalGatewayOptions,
@@ -41,7 +42,7 @@ export async function startGatewayFixture(
   const keysFile = join(dir, 'keys.json');
   await writeFile(routingConfigPath, JSON.stringify(options.routing ?? TEST_ROUTING));
   // Every operation named, purge-queue included (a key without a list may not purge).
-  const { token } = await createKey(keysFile, {
+  const { token } = await createKey(new FileKeyStore(keysFile), {
     id: 'test-all',
     surfaces: ['*'],
     operations: [...OPERATIONS],
@@ -62,8 +63,9 @@ export async function startGatewayFixture(
     base: `${gateway.url}/v1/runpod`,
     token,
     createToken: async (id, surfaces, operations, grants) =>
-      (await createKey(keysFile, { id, surfaces, operations, ...grants })).token,
-    rotateToken: async (id, overlapMs) => (await rotateKey(keysFile, id, overlapMs)).token,
+      (await createKey(new FileKeyStore(keysFile), { id, surfaces, operations, ...grants })).token,
+    rotateToken: async (id, overlapMs) =>
+      (await rotateKey(new FileKeyStore(keysFile), id, overlapMs)).token,
     close: () => gateway.close(),
   };
 }

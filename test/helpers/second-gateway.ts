@@ -3,7 +3,8 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OPERATIONS } from '../../functions/routes.ts';
-import { createKey, type NewKey } from '../../local/key-file.ts';
+import { FileKeyStore } from '../../local/keys/file-key-store.ts';
+import { createKey, type NewKey } from '../../local/keys/key-changes.ts';
 import type { GatewayFixture } from './local-gateway-fixture.ts';
 import { TEST_ROUTING } from './test-routing.ts';
 
@@ -28,7 +29,7 @@ export async function startSecondGateway(
   const routing = join(dir, 'routing.json');
   const keys = join(dir, 'keys.json');
   await writeFile(routing, JSON.stringify(TEST_ROUTING));
-  const { token } = await createKey(keys, key);
+  const { token } = await createKey(new FileKeyStore(keys), key);
   const child: ChildProcess = spawn(
     process.execPath,
     ['--import', 'tsx', join(process.cwd(), 'local/main.ts')],

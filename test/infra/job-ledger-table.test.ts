@@ -103,7 +103,8 @@ describe('the job ledger table', () => {
           },
         });
       }
-      // Every function keeps its keys' rate counters, and only those.
+      // Every function keeps its keys' rate counters; those that submit or follow jobs, their
+      // quotas and jobs in flight too.
       expected.push({
         Sid: 'CountKeyRates',
         Effect: 'Allow',
@@ -111,7 +112,8 @@ describe('the job ledger table', () => {
         Resource: table,
         Condition: {
           'ForAllValues:StringLike': {
-            'dynamodb:LeadingKeys': route.ledger === 'record' ? ['rate#*', 'quota#*'] : ['rate#*'],
+            'dynamodb:LeadingKeys':
+              route.ledger === 'none' ? ['rate#*'] : ['rate#*', 'quota#*', 'flight#*'],
           },
         },
       });

@@ -132,6 +132,71 @@ describe("a key's daily job quota", () => {
   });
 });
 
+describe("a key's jobs in flight", () => {
+  it('refuses a submission past the limit with 429 rate_limited until the gateway sees a job end', async () => {
+    const token = await fixture.createToken('in-flight', ['chat'], undefined, {
+      limits: { inFlight: 2 },
+    });
+    const submit = (durationMs: number) =>
+      rawRequest(`${fixture.base}/chat/run`, {
+        method: 'POST',
+        headers: authHeaders(token),
+        body: JSON.stringify({ input: { sim: { queueMs: 0, durationMs } } }),
+      });
+    const status = (id: string) =>
+      rawRequest(`${fixture.base}/chat/status/${id}`, { headers: authHeaders(token) });
+
+    const quick = await submit(50);
+    const slow = await submit(60_000);
+    const third = await submit(50);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The job ended at RunPod, but the gateway has not seen it: still in flight.
+    const stillRefused = await submit(50);
+    const seen = await status((quick.json as { id: string }).id);
+    const afterTheEnd = await submit(50);
+
+    expect([quick.status, slow.status]).toEqual([200, 200]);
+    expect(third.status).toBe(429);
+    expect(third.json).toMatchObject({ code: 'rate_limited' });
+    expect(third.json).toHaveProperty('detail', expect.stringContaining('2 jobs in flight'));
+    expect(third.headers['retry-after']).toBe('5');
+    expect(third.headers['ratelimit-policy']).toBe('"jobs-in-flight";q=2');
+    expect(stillRefused.status).toBe(429);
+    expect(seen.json).toMatchObject({ status: 'COMPLETED' });
+    expect(afterTheEnd.status).toBe(200);
+  });
+});
+
+describe("a key's daily GPU-seconds quota", () => {
+  it('counts the GPU time of the jobs it saw end and refuses new jobs once the quota is used', async () => {
+    const token = await fixture.createToken('gpu-quota', ['chat'], undefined, {
+      limits: { daily: { gpuSeconds: 0.3 } },
+    });
+    const other = await fixture.createToken('gpu-free', ['chat']);
+    const runsync = (key: string) =>
+      rawRequest(`${fixture.base}/chat/runsync`, {
+        method: 'POST',
+        headers: authHeaders(key),
+        body: JSON.stringify({ input: { sim: { queueMs: 0, durationMs: 200 } } }),
+      });
+
+    const first = await runsync(token);
+    const second = await runsync(token);
+    const third = await runsync(token);
+    const unaffected = await runsync(other);
+
+    expect(first.json).toMatchObject({ status: 'COMPLETED' });
+    expect((first.json as { executionTime: number }).executionTime).toBeGreaterThanOrEqual(200);
+    // 200 ms of 300 used: the second job may still start, and takes the day past the quota.
+    expect(second.json).toMatchObject({ status: 'COMPLETED' });
+    expect(third.status).toBe(429);
+    expect(third.json).toMatchObject({ code: 'quota_exceeded' });
+    expect(third.json).toHaveProperty('detail', expect.stringContaining('0.3 GPU-seconds'));
+    expect(third.headers['ratelimit-policy']).toBe('"daily-gpu-seconds";q=0.3;w=86400');
+    expect(unaffected.status).toBe(200);
+  });
+});
+
 describe("a key's concurrent long-running requests", () => {
   it('refuses a stream past the limit with 429 rate_limited and frees the slot when one ends', async () => {
     const token = await fixture.createToken('concurrent', ['chat'], undefined, {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbJobLedger } from '../../functions/ledger/dynamodb-job-ledger.ts';
 import { DynamoDbDailyQuota, secondsToNextDay } from '../../functions/limits/daily-quota.ts';
+import { DynamoDbJobsInFlight } from '../../functions/limits/jobs-in-flight.ts';
 import { DynamoDbRateLimiter } from '../../functions/limits/rate-limiter.ts';
 import { LEDGER_ENGINES, startEngineWithTable } from '../helpers/ledger-engines.ts';
 
@@ -82,14 +83,47 @@ describe.each(LEDGER_ENGINES)('per-key rates on $name', ({ start }) => {
     const lateEvening = Date.parse('2026-12-06T23:59:58.000Z');
     const nextMorning = Date.parse('2026-12-07T00:00:01.000Z');
 
-    const evening = await Promise.all([0, 1, 2, 3].map(() => quota.take(key, 3, lateEvening)));
+    const limits = { jobs: 3 };
+    const evening = await Promise.all([0, 1, 2, 3].map(() => quota.take(key, limits, lateEvening)));
     await quota.giveBack(key, lateEvening);
-    const afterGiveBack = await quota.take(key, 3, lateEvening);
-    const morning = await quota.take(key, 3, nextMorning);
+    const afterGiveBack = await quota.take(key, limits, lateEvening);
+    const morning = await quota.take(key, limits, nextMorning);
 
-    expect(evening.filter(Boolean)).toHaveLength(3);
-    expect(afterGiveBack).toBe(true);
-    expect(morning).toBe(true);
+    expect(evening.filter((decision) => decision === 'taken')).toHaveLength(3);
+    expect(evening).toContain('jobs');
+    expect(afterGiveBack).toBe('taken');
+    expect(morning).toBe('taken');
     expect(secondsToNextDay(lateEvening)).toBe(2);
+  });
+
+  it('stops new jobs once the day GPU time reaches the GPU quota, and says which quota', async () => {
+    const quota = new DynamoDbDailyQuota({ tableName: TABLE, access: () => access.access() });
+    const key = randomUUID();
+    const noon = Date.parse('2026-12-06T12:00:00.000Z');
+    const limits = { jobs: 100, gpuSeconds: 2 };
+
+    const first = await quota.take(key, limits, noon);
+    await quota.addGpuTime(key, 1_999, noon);
+    const underIt = await quota.take(key, limits, noon);
+    await quota.addGpuTime(key, 1, noon);
+    const atIt = await quota.take(key, limits, noon);
+    const tomorrow = await quota.take(key, limits, noon + 86_400_000);
+
+    expect([first, underIt, atIt, tomorrow]).toEqual(['taken', 'taken', 'gpuSeconds', 'taken']);
+  });
+
+  it('counts jobs in flight: never above the limit at once, never below zero', async () => {
+    const inFlight = new DynamoDbJobsInFlight({ tableName: TABLE, access: () => access.access() });
+    const key = randomUUID();
+
+    const taken = await Promise.all([0, 1, 2, 3, 4].map(() => inFlight.take(key, 3)));
+    await inFlight.release(key);
+    const afterOneEnded = await inFlight.take(key, 3);
+    for (let i = 0; i < 6; i++) await inFlight.release(key);
+    const afterAllEnded = await Promise.all([0, 1, 2, 3].map(() => inFlight.take(key, 3)));
+
+    expect(taken.filter(Boolean)).toHaveLength(3);
+    expect(afterOneEnded).toBe(true);
+    expect(afterAllEnded.filter(Boolean)).toHaveLength(3);
   });
 });
