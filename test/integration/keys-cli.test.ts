@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../functions/auth/key-store.ts';
+import { startCloudFormation } from '../helpers/cloudformation-emulator.ts';
 import { startSecretsManager } from '../helpers/lambda/secrets-manager-emulator.ts';
 import { TEST_ROUTING } from '../helpers/test-routing.ts';
 
@@ -222,5 +223,129 @@ describe('npm run keys', () => {
       { id: 'typo', sha256: 'not-hex', surfaces: ['chat'], team: 'platform' },
       expect.objectContaining({ id: 'new' }),
     ]);
+  });
+
+  describe('on the deployed key store (--aws --stack)', () => {
+    const arn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:gw-keys-AbCdEf';
+
+    async function deployed() {
+      const secretsManager = await startSecretsManager();
+      const cloudFormation = await startCloudFormation();
+      secretsManager.putSecret(arn, JSON.stringify({ keys: [] }));
+      cloudFormation.addStack('TeamGateway', { KeyStoreSecretArn: arn, ApiUrl: 'https://x' });
+      const env = {
+        ...process.env,
+        GATEWAY_CONFIG: join(dir, 'routing.json'),
+        AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.url,
+        AWS_ENDPOINT_URL_CLOUDFORMATION: cloudFormation.url,
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'test',
+        AWS_SECRET_ACCESS_KEY: 'test',
+      };
+      const cli = async (...args: string[]) => {
+        try {
+          const { stdout, stderr } = await run(TSX, [CLI, ...args], { env });
+          return { code: 0, stdout, stderr };
+        } catch (error) {
+          return error as { code: number; stdout: string; stderr: string };
+        }
+      };
+      const keysIn = () =>
+        (JSON.parse(secretsManager.valueOf(arn) ?? '{}') as { keys: { id: string }[] }).keys;
+      const close = async () => {
+        await secretsManager.close();
+        await cloudFormation.close();
+      };
+      return { secretsManager, cli, keysIn, close };
+    }
+
+    it('keeps every key when five operators create keys at once', async () => {
+      const { cli, keysIn, secretsManager, close } = await deployed();
+      try {
+        const ids = ['a', 'b', 'c', 'd', 'e'].map((letter) => `svc-${letter}`);
+        const results = await Promise.all(
+          ids.map((id) =>
+            cli('create', '--aws', '--stack', 'TeamGateway', '--id', id, '--surfaces', 'chat'),
+          ),
+        );
+
+        expect(results.map((result) => result.stderr)).toEqual(ids.map(() => ''));
+        expect(results.map((result) => result.code)).toEqual(ids.map(() => 0));
+        expect(
+          keysIn()
+            .map((key) => key.id)
+            .sort(),
+        ).toEqual(ids);
+        // Some writes lost the race to make their version current, and were made again.
+        const puts = secretsManager.requests.filter((t) => t.endsWith('.PutSecretValue'));
+        expect(puts.length).toBeGreaterThanOrEqual(ids.length);
+        for (const result of results) {
+          expect(result.stdout).toContain(`in ${arn}`);
+          expect(result.stdout).toMatch(/Token \(shown once; store it now\): rpg_/);
+        }
+      } finally {
+        await close();
+      }
+    }, 60_000);
+
+    it('lists, disables, rotates and validates the deployed keys; names a missing stack', async () => {
+      const { cli, keysIn, close } = await deployed();
+      try {
+        const created = await cli(
+          'create',
+          '--aws',
+          '--stack',
+          'TeamGateway',
+          '--id',
+          'svc',
+          '--surfaces',
+          'chat',
+          '--in-flight',
+          '10',
+          '--daily-gpu-seconds',
+          '3600',
+        );
+        const token = /rpg_\S+/.exec(created.stdout)?.[0] ?? '';
+        const rotated = await cli(
+          'rotate',
+          '--aws',
+          '--stack',
+          'TeamGateway',
+          '--id',
+          'svc',
+          '--overlap',
+          '1h',
+        );
+        const disabled = await cli('disable', '--secret', arn, '--id', 'svc');
+        const listed = await cli('list', '--aws', '--stack', 'TeamGateway');
+        const valid = await cli('validate', '--aws', '--stack', 'TeamGateway');
+        const missing = await cli('list', '--aws', '--stack', 'NoSuchStack');
+        const both = await cli('list', '--aws', '--file', keysFile);
+
+        const stored = keysIn() as {
+          id: string;
+          sha256: string;
+          disabled?: boolean;
+          expiresAt?: string;
+        }[];
+        expect(stored).toHaveLength(2);
+        expect(stored[0]?.sha256).toBe(sha256Hex(token));
+        expect(stored.every((key) => key.disabled)).toBe(true);
+        expect(Date.parse(stored[0]?.expiresAt ?? '') - Date.now()).toBeLessThanOrEqual(3_600_000);
+        expect(rotated.stdout).toContain(`Rotated key svc in ${arn}`);
+        expect(disabled.stdout).toContain('Key svc disabled (2 entries)');
+        expect(listed.stdout).toMatch(
+          /svc\tdisabled\tsurfaces=chat.*\tinFlight=10\tdailyGpuSeconds=3600/,
+        );
+        expect(valid.stdout).toContain(`secret ${arn}: valid, 2 keys`);
+        expect(missing.code).toBe(1);
+        expect(missing.stderr).toContain("Cannot read stack NoSuchStack's outputs");
+        expect(missing.stderr).toContain('does not exist');
+        expect(both.code).toBe(2);
+        expect(both.stderr).toContain('Name one key store');
+      } finally {
+        await close();
+      }
+    }, 60_000);
   });
 });

@@ -3,10 +3,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 
 /**
- * The Secrets Manager calls the functions make, `GetSecretValue` and `BatchGetSecretValue`
+ * The Secrets Manager calls the functions make, `GetSecretValue` and `BatchGetSecretValue`, and
+ * those the key CLI makes on the deployed store, `PutSecretValue` and `UpdateSecretVersionStage`
  * (AWS JSON 1.1 protocol: `POST /` with `X-Amz-Target: secretsmanager.<Operation>`), served
- * from memory and counted per secret. Requests are not signature-checked. Point the AWS SDK at
- * it with `AWS_ENDPOINT_URL_SECRETS_MANAGER`.
+ * from memory and counted per secret. Versions carry staging labels as Secrets Manager documents
+ * them: a label is on one version at a time, AWSCURRENT moves only from the version named in
+ * `RemoveFromVersionId`, and AWSPREVIOUS follows it. Requests are not signature-checked. Point
+ * the AWS SDK at it with `AWS_ENDPOINT_URL_SECRETS_MANAGER`.
  *
  * @example
  * const sm = await startSecretsManager();
@@ -18,8 +21,8 @@ import type { AddressInfo } from 'node:net';
 interface StoredSecret {
   readonly arn: string;
   readonly name: string;
-  value: string;
-  versionId: string;
+  /** Every version by id, with its staging labels. */
+  readonly versions: Map<string, { value: string; stages: Set<string> }>;
   calls: number;
 }
 
@@ -51,19 +54,20 @@ export class SecretsManagerEmulator {
   putSecret(completeArn: string, value: string): void {
     const match = COMPLETE_ARN.exec(completeArn);
     if (!match) throw new Error(`Not a complete secret ARN: ${completeArn}`);
-    const existing = this.#secrets.find((secret) => secret.arn === completeArn);
-    if (existing) {
-      existing.value = value;
-      existing.versionId = randomUUID();
-      return;
+    let secret = this.#secrets.find((candidate) => candidate.arn === completeArn);
+    if (!secret) {
+      secret = { arn: completeArn, name: match[2] ?? '', versions: new Map(), calls: 0 };
+      this.#secrets.push(secret);
     }
-    this.#secrets.push({
-      arn: completeArn,
-      name: match[2] ?? '',
-      value,
-      versionId: randomUUID(),
-      calls: 0,
-    });
+    const versionId = randomUUID();
+    secret.versions.set(versionId, { value, stages: new Set() });
+    moveStage(secret, 'AWSCURRENT', versionId);
+  }
+
+  /** The current value of a secret (by complete ARN). */
+  valueOf(completeArn: string): string | undefined {
+    const secret = this.#secrets.find((candidate) => candidate.arn === completeArn);
+    return secret ? currentOf(secret)?.value : undefined;
   }
 
   /** How many reads (`GetSecretValue`, or one entry of a batch) returned this secret (by complete ARN). */
@@ -98,7 +102,16 @@ export class SecretsManagerEmulator {
         message: `User is not authorized to perform: ${target.replace('.', ':')}`,
       });
     }
-    let input: { SecretId?: unknown; SecretIdList?: unknown };
+    let input: {
+      SecretId?: unknown;
+      SecretIdList?: unknown;
+      SecretString?: unknown;
+      ClientRequestToken?: unknown;
+      VersionStages?: unknown;
+      VersionStage?: unknown;
+      MoveToVersionId?: unknown;
+      RemoveFromVersionId?: unknown;
+    };
     try {
       input = JSON.parse(text) as typeof input;
     } catch {
@@ -109,12 +122,7 @@ export class SecretsManagerEmulator {
     }
     if (request.method === 'POST' && target === 'secretsmanager.GetSecretValue') {
       const secret = typeof input.SecretId === 'string' ? this.#find(input.SecretId) : undefined;
-      if (!secret) {
-        return reply(response, 400, {
-          __type: 'ResourceNotFoundException',
-          message: "Secrets Manager can't find the specified secret.",
-        });
-      }
+      if (!secret) return notFound(response);
       return reply(response, 200, this.#read(secret));
     }
     if (request.method === 'POST' && target === 'secretsmanager.BatchGetSecretValue') {
@@ -131,20 +139,61 @@ export class SecretsManagerEmulator {
           })),
       });
     }
+    const secret = typeof input.SecretId === 'string' ? this.#find(input.SecretId) : undefined;
+    if (target === 'secretsmanager.PutSecretValue') {
+      if (!secret) return notFound(response);
+      const versionId =
+        typeof input.ClientRequestToken === 'string' ? input.ClientRequestToken : randomUUID();
+      if (secret.versions.has(versionId)) {
+        return reply(response, 400, {
+          __type: 'ResourceExistsException',
+          message: `A version with ClientRequestToken ${versionId} already exists`,
+        });
+      }
+      const stages = Array.isArray(input.VersionStages)
+        ? input.VersionStages.map(String)
+        : ['AWSCURRENT'];
+      secret.versions.set(versionId, { value: String(input.SecretString), stages: new Set() });
+      for (const stage of stages) moveStage(secret, stage, versionId);
+      return reply(response, 200, {
+        ARN: secret.arn,
+        Name: secret.name,
+        VersionId: versionId,
+        VersionStages: stages,
+      });
+    }
+    if (target === 'secretsmanager.UpdateSecretVersionStage') {
+      if (!secret) return notFound(response);
+      const stage = String(input.VersionStage);
+      const moveTo = String(input.MoveToVersionId);
+      const holder = [...secret.versions].find(([, version]) => version.stages.has(stage))?.[0];
+      if (!secret.versions.has(moveTo)) return notFound(response);
+      if (holder !== undefined && holder !== moveTo && holder !== input.RemoveFromVersionId) {
+        return reply(response, 400, {
+          __type: 'InvalidParameterException',
+          message: `The staging label ${stage} is currently attached to version ${holder}, so you must explicitly reference that version in RemoveFromVersionId.`,
+        });
+      }
+      moveStage(secret, stage, moveTo);
+      return reply(response, 200, { ARN: secret.arn, Name: secret.name });
+    }
     return reply(response, 400, {
       __type: 'UnknownOperationException',
-      message: `This emulator serves GetSecretValue and BatchGetSecretValue, got "${target}"`,
+      message: `This emulator serves GetSecretValue, BatchGetSecretValue, PutSecretValue and UpdateSecretVersionStage, got "${target}"`,
     });
   }
 
   #read(secret: StoredSecret): Record<string, unknown> {
     secret.calls++;
+    const [versionId, current] = [...secret.versions].find(([, version]) =>
+      version.stages.has('AWSCURRENT'),
+    ) ?? ['', { value: '', stages: new Set<string>() }];
     return {
       ARN: secret.arn,
       Name: secret.name,
-      SecretString: secret.value,
-      VersionId: secret.versionId,
-      VersionStages: ['AWSCURRENT'],
+      SecretString: current.value,
+      VersionId: versionId,
+      VersionStages: [...current.stages],
       CreatedDate: Math.floor(Date.now() / 1000),
     };
   }
@@ -186,4 +235,25 @@ function reply(response: ServerResponse, status: number, body: Record<string, un
     'x-amzn-RequestId': randomUUID(),
   });
   response.end(JSON.stringify(body));
+}
+
+function currentOf(secret: StoredSecret): { value: string } | undefined {
+  return [...secret.versions.values()].find((version) => version.stages.has('AWSCURRENT'));
+}
+
+/** Puts a label on one version, taking it off any other; AWSCURRENT leaves AWSPREVIOUS behind. */
+function moveStage(secret: StoredSecret, stage: string, versionId: string): void {
+  for (const [id, version] of secret.versions) {
+    if (id === versionId || !version.stages.has(stage)) continue;
+    version.stages.delete(stage);
+    if (stage === 'AWSCURRENT') moveStage(secret, 'AWSPREVIOUS', id);
+  }
+  secret.versions.get(versionId)?.stages.add(stage);
+}
+
+function notFound(response: ServerResponse): void {
+  reply(response, 400, {
+    __type: 'ResourceNotFoundException',
+    message: "Secrets Manager can't find the specified secret.",
+  });
 }
