@@ -1,7 +1,7 @@
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { OPERATIONS, type Operation } from '../functions/routes.ts';
+import { OPERATIONS, type Operation, routeFor } from '../functions/routes.ts';
 import { measureBodies } from './bodies.ts';
 import { buildHarness } from './build-harness.ts';
 import { measureBundleSizes } from './bundle-size.ts';
@@ -154,7 +154,8 @@ for (const section of sections) {
     });
   } else if (section === 'warm' && synthesis && harness) {
     results.warmOverhead = await measureWarmOverhead({
-      functions,
+      // The warm baseline is the operation's own RunPod call: gateway-wide routes make none.
+      functions: functions.filter((candidate) => !routeFor(candidate.operation).gatewayWide),
       harness,
       warmup: quick ? 200 : 500,
       blocks: quick ? 10 : 40,

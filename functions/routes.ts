@@ -2,7 +2,8 @@
  * The gateway's routes: one table read by the Lambda handlers (timeouts), the CDK stack
  * (resources, integrations, function timeouts) and the local runtime (routing, streaming).
  *
- * Every path is relative to `/v1/runpod/{surface}`.
+ * Paths are relative to `/v1/runpod/{surface}`, but for the gateway-wide routes' (`/v1/usage`):
+ * `resourcePathOf` gives the whole path.
  */
 export const OPERATIONS = [
   'run',
@@ -14,6 +15,7 @@ export const OPERATIONS = [
   'retry',
   'purge-queue',
   'health',
+  'usage',
 ] as const;
 
 export type Operation = (typeof OPERATIONS)[number];
@@ -25,8 +27,13 @@ export interface RouteDefinition {
    * Go SDK polls with POST.
    */
   readonly methods: readonly ('GET' | 'POST')[];
-  /** Path below `/v1/runpod/{surface}`; `{jobId}` is the only path parameter. */
+  /** Path below `/v1/runpod/{surface}` (or `/v1`, when `gatewayWide`); `{jobId}` is the only path parameter. */
   readonly path: string;
+  /**
+   * A route of the gateway itself, outside every surface (`/v1/usage`): no surface grant, no
+   * endpoint, no RunPod call.
+   */
+  readonly gatewayWide?: true;
   /**
    * Whether the response uses Lambda response streaming. Routes that can carry outputs
    * above Lambda's 6 MB buffered limit, or wait longer than API Gateway's 29 s buffered
@@ -39,14 +46,17 @@ export interface RouteDefinition {
   readonly upstreamTimeoutMs: number;
   /**
    * What the operation does with the job ledger: `record` a job it submits, `lookup` the job it
-   * acts on (its owner and endpoint), or nothing. The construct grants table access from this.
+   * acts on (its owner and endpoint), `report` from its records (usage), or nothing. The
+   * construct grants table access from this.
    */
   readonly ledger: LedgerUse;
 }
 
-export type LedgerUse = 'record' | 'lookup' | 'none';
+export type LedgerUse = 'record' | 'lookup' | 'report' | 'none';
 
 export const API_PREFIX = '/v1/runpod/{surface}';
+/** Where the gateway-wide routes live. */
+export const GATEWAY_PREFIX = '/v1';
 
 /** Buffered API Gateway integrations are cut at 29 s; the function answers before that. */
 export const BUFFERED_INTEGRATION_TIMEOUT_SECONDS = 29;
@@ -137,6 +147,17 @@ export const ROUTES: readonly RouteDefinition[] = [
     upstreamTimeoutMs: 5_000,
     ledger: 'none',
   },
+  {
+    // A key's own usage (every key's, on the surfaces an operator key acts on all jobs of).
+    operation: 'usage',
+    methods: ['GET'],
+    path: '/usage',
+    gatewayWide: true,
+    streaming: false,
+    functionTimeoutSeconds: 29,
+    upstreamTimeoutMs: 5_000,
+    ledger: 'report',
+  },
 ];
 
 /**
@@ -148,6 +169,11 @@ export const LONG_RUNNING_OPERATIONS: ReadonlySet<Operation> = new Set([
   'status-sync',
   'stream',
 ]);
+
+/** The route's whole resource path, as API Gateway and the local runtime serve it. */
+export function resourcePathOf(route: RouteDefinition): string {
+  return `${route.gatewayWide ? GATEWAY_PREFIX : API_PREFIX}${route.path}`;
+}
 
 export function routeFor(operation: Operation): RouteDefinition {
   const route = ROUTES.find((candidate) => candidate.operation === operation);

@@ -5,7 +5,13 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import type { ErrorCode } from '../functions/http/error-codes.ts';
 import { GatewayError } from '../functions/http/gateway-error.ts';
 import { problemResponse, REQUEST_ID_HEADER } from '../functions/http/response.ts';
-import { API_PREFIX, type Operation, ROUTES, routeFor } from '../functions/routes.ts';
+import {
+  API_PREFIX,
+  type Operation,
+  ROUTES,
+  resourcePathOf,
+  routeFor,
+} from '../functions/routes.ts';
 import { apiGatewayEventOf, type RouteMatch } from './api-gateway-event.ts';
 import {
   type HttpPrelude,
@@ -30,7 +36,7 @@ interface CompiledRoute {
 
 function compileRoutes(): CompiledRoute[] {
   return ROUTES.map((route) => {
-    const resource = `${API_PREFIX}${route.path}`;
+    const resource = resourcePathOf(route);
     const parameterNames: string[] = [];
     const source = resource
       .split('/')

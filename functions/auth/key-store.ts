@@ -140,6 +140,11 @@ export class KeyStore {
     return new KeyStore({ keys }, problems);
   }
 
+  /** Every key id in the store, once each (a rotated key has several entries). */
+  ids(): string[] {
+    return [...new Set([...this.#byDigest.values()].map((entry) => entry.id))];
+  }
+
   /** The usable entry for a token, or undefined when unknown, disabled or expired. */
   find(token: string, now: Date): KeyEntry | undefined {
     const entry = this.#byDigest.get(sha256Hex(token));

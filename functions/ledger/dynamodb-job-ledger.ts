@@ -229,10 +229,13 @@ function jobRecordOf(item: Item): JobRecord | undefined {
     endpointId,
     createdAt,
     expiresAt,
-    counted: {
-      ...(item.countedInFlight?.BOOL ? { inFlight: true } : {}),
-      ...(item.countedGpuTime?.BOOL ? { gpuTime: true } : {}),
-    },
+    counted:
+      item.countedInFlight?.BOOL || item.countedGpuTime?.BOOL
+        ? {
+            ...(item.countedInFlight?.BOOL ? { inFlight: true } : {}),
+            ...(item.countedGpuTime?.BOOL ? { gpuTime: true } : {}),
+          }
+        : undefined,
     outcome:
       status === undefined || endedAt === undefined
         ? undefined

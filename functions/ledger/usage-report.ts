@@ -1,5 +1,6 @@
 import type { AttributeValue, QueryCommandOutput } from '@aws-sdk/client-dynamodb';
 import type { DynamoDbAccess } from './dynamodb-job-ledger.ts';
+import { LedgerUnavailableError } from './job-ledger.ts';
 import { LEDGER_TABLE } from './ledger-table.ts';
 
 /** One key's use of one surface on one day (UTC, by submission time), from its job records. */
@@ -51,20 +52,26 @@ export async function usageReport(options: {
   for (const keyId of options.keyIds) {
     let startKey: Record<string, AttributeValue> | undefined;
     do {
-      const page: QueryCommandOutput = await client.send(
-        new sdk.QueryCommand({
-          TableName: options.tableName,
-          IndexName: index.name,
-          KeyConditionExpression: '#owner = :owner AND #created BETWEEN :from AND :to',
-          ExpressionAttributeNames: { '#owner': index.partitionKey, '#created': index.sortKey },
-          ExpressionAttributeValues: {
-            ':owner': { S: keyId },
-            ':from': { N: String(options.from) },
-            ':to': { N: String(options.to - 1) },
-          },
-          ExclusiveStartKey: startKey,
-        }),
-      );
+      const page: QueryCommandOutput = await client
+        .send(
+          new sdk.QueryCommand({
+            TableName: options.tableName,
+            IndexName: index.name,
+            KeyConditionExpression: '#owner = :owner AND #created BETWEEN :from AND :to',
+            ExpressionAttributeNames: { '#owner': index.partitionKey, '#created': index.sortKey },
+            ExpressionAttributeValues: {
+              ':owner': { S: keyId },
+              ':from': { N: String(options.from) },
+              ':to': { N: String(options.to - 1) },
+            },
+            ExclusiveStartKey: startKey,
+          }),
+        )
+        .catch((error: unknown) => {
+          throw new LedgerUnavailableError('The job ledger could not be read for usage', {
+            cause: error,
+          });
+        });
       for (const item of page.Items ?? []) add(rows, keyId, item);
       startKey = page.LastEvaluatedKey;
     } while (startKey !== undefined);

@@ -1,6 +1,7 @@
 import { grantsOperation, grantsSurface } from '../auth/key-store.ts';
 import { GatewayError } from '../http/gateway-error.ts';
 import { headerOf } from '../http/headers.ts';
+import { routeFor } from '../routes.ts';
 import type { GatewayRuntime } from '../runtime/gateway-runtime.ts';
 import type { GatewayMiddleware } from './request-state.ts';
 
@@ -18,10 +19,11 @@ function unauthorized(detail: string, tokenSent: boolean): GatewayError {
 
 /**
  * Bearer-key authentication against the key store, then the key's grants for this surface
- * and operation. Runs before validation so anonymous callers learn nothing about schemas or
- * which surfaces exist.
+ * (none for gateway-wide routes) and operation. Runs before validation so anonymous callers
+ * learn nothing about schemas or which surfaces exist.
  */
 export function authenticate(runtime: GatewayRuntime): GatewayMiddleware {
+  const perSurface = routeFor(runtime.operation).gatewayWide !== true;
   return {
     before: async (request) => {
       const { event, context } = request;
@@ -42,7 +44,7 @@ export function authenticate(runtime: GatewayRuntime): GatewayMiddleware {
       const state = context.gateway;
       state.key = key;
       const surface = event.pathParameters?.surface ?? '';
-      if (!grantsSurface(key, surface)) {
+      if (perSurface && !grantsSurface(key, surface)) {
         throw new GatewayError(
           'forbidden',
           `API key ${key.id} is not allowed to use surface ${surface}`,

@@ -1,5 +1,6 @@
 import type * as z from 'zod/mini';
 import { GatewayError } from '../http/gateway-error.ts';
+import { routeFor } from '../routes.ts';
 import { surfaceOf } from '../routing/resolve-endpoint.ts';
 import type { GatewayRuntime } from '../runtime/gateway-runtime.ts';
 import { describeIssues } from '../validation/describe-issues.ts';
@@ -31,13 +32,16 @@ export function validateRequest(
   schemas: RequestSchemas,
 ): GatewayMiddleware {
   const limit = runtime.settings.maxRequestBodyBytes;
+  const perSurface = routeFor(runtime.operation).gatewayWide !== true;
   return {
     before: (request) => {
       const { event, context } = request;
       const state = context.gateway;
-      const surfaceName = event.pathParameters?.surface ?? '';
-      state.surface = surfaceOf(runtime.routing, surfaceName);
-      state.surfaceName = surfaceName;
+      if (perSurface) {
+        const surfaceName = event.pathParameters?.surface ?? '';
+        state.surface = surfaceOf(runtime.routing, surfaceName);
+        state.surfaceName = surfaceName;
+      }
       if (schemas.hasJobId) {
         state.jobId = parsed(jobPathSchema, { jobId: event.pathParameters?.jobId }, '').jobId;
       }

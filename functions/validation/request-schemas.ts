@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { jobId, modelName } from '../routing/identifiers.ts';
+import { jobId, modelName, surfaceName } from '../routing/identifiers.ts';
 
 /**
  * Request shapes: the single source of truth for validation and for the handlers' types.
@@ -125,3 +125,27 @@ export type RunsyncQuery = z.infer<typeof runsyncQuerySchema>;
 export type StatusQuery = z.infer<typeof statusQuerySchema>;
 export type StatusSyncQuery = z.infer<typeof statusSyncQuerySchema>;
 export type StreamQuery = z.infer<typeof streamQuerySchema>;
+
+/** A UTC day, `YYYY-MM-DD`, that exists. */
+const utcDay = built(() =>
+  z.string().check(
+    z.regex(/^\d{4}-\d{2}-\d{2}$/),
+    z.refine((text) => !Number.isNaN(Date.parse(`${text}T00:00:00Z`)), 'Not a calendar day'),
+  ),
+);
+
+/** `GET /v1/usage`: days (inclusive, UTC), whose keys (`*`: all), which surface. */
+export const usageQuerySchema = built(() =>
+  z.strictObject({
+    from: z.optional(utcDay),
+    to: z.optional(utcDay),
+    keys: z.optional(
+      z
+        .string()
+        .check(
+          z.regex(/^(\*|[A-Za-z0-9][A-Za-z0-9._-]{0,63}(,[A-Za-z0-9][A-Za-z0-9._-]{0,63}){0,99})$/),
+        ),
+    ),
+    surface: z.optional(surfaceName),
+  }),
+);

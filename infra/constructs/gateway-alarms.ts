@@ -8,6 +8,7 @@ import {
   BUFFERED_INTEGRATION_TIMEOUT_SECONDS,
   type Operation,
   ROUTES,
+  resourcePathOf,
 } from '../../functions/routes.ts';
 import { pascalCase } from './names.ts';
 
@@ -78,14 +79,14 @@ export function createGatewayAlarms(scope: Construct, targets: GatewayAlarmTarge
     for (const method of route.methods) {
       alarms.push(
         new Alarm(scope, `${pascalCase(route.operation)}${method}LatencyP99`, {
-          alarmDescription: `RunPod gateway: p99 latency of ${method} ${API_PREFIX}${route.path} above ${BUFFERED_LATENCY_P99_THRESHOLD_MS} ms in 2 of the last 3 periods of 5 minutes (buffered routes are cut at ${BUFFERED_INTEGRATION_TIMEOUT_SECONDS} s).`,
+          alarmDescription: `RunPod gateway: p99 latency of ${method} ${resourcePathOf(route)} above ${BUFFERED_LATENCY_P99_THRESHOLD_MS} ms in 2 of the last 3 periods of 5 minutes (buffered routes are cut at ${BUFFERED_INTEGRATION_TIMEOUT_SECONDS} s).`,
           metric: new Metric({
             namespace: 'AWS/ApiGateway',
             metricName: 'Latency',
             dimensionsMap: {
               ApiName: targets.api.restApiName,
               Stage: targets.stageName,
-              Resource: `${API_PREFIX}${route.path}`,
+              Resource: resourcePathOf(route),
               Method: method,
             },
             period: PERIOD,

@@ -38,6 +38,8 @@ export const LEDGER_ACTIONS: Readonly<Record<Operation, readonly string[]>> = {
   retry: ['dynamodb:GetItem'],
   'purge-queue': [],
   health: [],
+  // Reads job records by owner, from the byOwner index only.
+  usage: ['dynamodb:Query'],
 };
 
 /**
@@ -119,7 +121,11 @@ export class JobLedgerTable extends Construct {
           sid: 'UseJobLedger',
           effect: Effect.ALLOW,
           actions: [...actions],
-          resources: [this.table.tableArn],
+          resources: [
+            routeFor(operation).ledger === 'report'
+              ? `${this.table.tableArn}/index/${LEDGER_TABLE.ownerIndex.name}`
+              : this.table.tableArn,
+          ],
         }),
       );
     }

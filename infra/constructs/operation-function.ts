@@ -12,7 +12,7 @@ import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-l
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { API_PREFIX, type RouteDefinition } from '../../functions/routes.ts';
+import { API_PREFIX, type RouteDefinition, resourcePathOf } from '../../functions/routes.ts';
 import { copyRoutingFileHooks } from './routing-file.ts';
 import type { SecretAccess } from './secret-references.ts';
 
@@ -95,7 +95,7 @@ export class OperationFunction extends Construct {
       handler: 'handler',
       projectRoot: props.projectRoot,
       depsLockFilePath: props.depsLockFilePath,
-      description: `RunPod gateway: ${route.methods.join('|')} ${API_PREFIX}${route.path}`,
+      description: `RunPod gateway: ${route.methods.join('|')} ${resourcePathOf(route)}`,
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize,

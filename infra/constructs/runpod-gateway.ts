@@ -28,6 +28,7 @@ import {
   type Operation,
   ROUTES,
   type RouteDefinition,
+  resourcePathOf,
 } from '../../functions/routes.ts';
 import type { RoutingConfig } from '../../functions/routing/routing-config.ts';
 import { RUNPOD_API_KEY_PLACEHOLDER } from '../../functions/secrets/secret-source.ts';
@@ -228,7 +229,7 @@ export class RunPodGateway extends Construct {
 
   private addRoutes(): void {
     for (const route of ROUTES) {
-      const resource = this.api.root.resourceForPath(`${API_PREFIX}${route.path}`);
+      const resource = this.api.root.resourceForPath(resourcePathOf(route));
       const integration = new LambdaIntegration(this.functions[route.operation], {
         proxy: true,
         ...integrationTiming(route),
@@ -329,7 +330,7 @@ function methodThrottlingOf(
     const limits = throttling[route.operation];
     if (!limits) continue;
     for (const method of route.methods) {
-      options[`${API_PREFIX}${route.path}/${method}`] = {
+      options[`${resourcePathOf(route)}/${method}`] = {
         throttlingRateLimit: limits.rateLimit,
         throttlingBurstLimit: limits.burstLimit,
       };

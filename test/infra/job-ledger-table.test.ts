@@ -76,7 +76,9 @@ describe('the job ledger table', () => {
           Sid: 'UseJobLedger',
           Effect: 'Allow',
           Action: actionsOf(LEDGER_ACTIONS[route.operation]),
-          Resource: table,
+          // Usage reads the owner index, and nothing else of the table.
+          Resource:
+            route.ledger === 'report' ? { 'Fn::Join': ['', [table, '/index/byOwner']] } : table,
         });
       }
       const idempotency = IDEMPOTENCY_ACTIONS[route.operation];
@@ -136,7 +138,8 @@ describe('the job ledger table', () => {
       const actions = LEDGER_ACTIONS[route.operation];
       if (route.ledger === 'record') expect(actions).toEqual(['dynamodb:PutItem']);
       if (route.ledger === 'lookup') expect(actions).not.toContain('dynamodb:PutItem');
-      expect(actions.some((action) => /Scan|Query|Delete|\*/.test(action))).toBe(false);
+      if (route.ledger === 'report') expect(actions).toEqual(['dynamodb:Query']);
+      else expect(actions.some((action) => /Scan|Query|Delete|\*/.test(action))).toBe(false);
       // Idempotency records (and their deletes) for the submitting functions only.
       expect(IDEMPOTENCY_ACTIONS[route.operation] !== undefined).toBe(route.ledger === 'record');
       // The stream journal's writes (and lease deletes) for the stream function only.

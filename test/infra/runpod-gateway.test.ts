@@ -11,6 +11,7 @@ import {
   BUFFERED_INTEGRATION_TIMEOUT_SECONDS,
   type Operation,
   ROUTES,
+  resourcePathOf,
   routeFor,
 } from '../../functions/routes.ts';
 import {
@@ -141,7 +142,7 @@ describe('RunPodGateway with default props', () => {
     // Assess
     const expected = ROUTES.flatMap((route) =>
       route.methods.map((httpMethod) => ({
-        path: `${API_PREFIX}${route.path}`,
+        path: resourcePathOf(route),
         httpMethod,
         functionLogicalId: logicalIdOf(stack, gateway.functions[route.operation]),
         type: 'AWS_PROXY',

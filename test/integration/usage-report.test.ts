@@ -114,3 +114,64 @@ describe('npm run usage', () => {
     ).toContain('No jobs in that period.');
   }, 30_000);
 });
+
+describe('GET /v1/usage', () => {
+  const usageOf = async (token: string, query = '') => {
+    const response = await fetch(`${fixture.gateway.url}/v1/usage${query}`, {
+      headers: authHeaders(token),
+    });
+    return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+  };
+
+  it("answers a key's own usage, and other keys' only to an operator key on its surfaces", async () => {
+    const own = await fixture.createToken('self-a', ['chat']);
+    const neighbour = await fixture.createToken('self-b', ['chat']);
+    const operator = await fixture.createToken('ops', ['*'], undefined, { allJobs: ['chat'] });
+    const ended = await finished(own, await submit(own, { durationMs: 120, queueMs: 0 }));
+    await finished(neighbour, await submit(neighbour, { durationMs: 80, queueMs: 0 }));
+    const today = new Date().toISOString().slice(0, 10);
+
+    const mine = await usageOf(own);
+    const theirs = await usageOf(own, '?keys=self-b');
+    const everyone = await usageOf(operator, '?keys=*&surface=chat');
+    const elsewhere = await usageOf(operator, '?keys=self-a&surface=images');
+
+    expect(mine.status).toBe(200);
+    expect(mine.json).toMatchObject({
+      to: today,
+      rows: [
+        {
+          day: today,
+          keyId: 'self-a',
+          surface: 'chat',
+          submitted: 1,
+          completed: 1,
+          gpuSeconds: Number(ended.executionTime) / 1000,
+        },
+      ],
+      totals: { submitted: 1, completed: 1, gpuSeconds: Number(ended.executionTime) / 1000 },
+    });
+    expect(theirs.status).toBe(403);
+    expect(theirs.json).toMatchObject({ code: 'forbidden' });
+    const keys = (everyone.json.rows as { keyId: string }[]).map((row) => row.keyId);
+    expect(keys).toEqual(expect.arrayContaining(['self-a', 'self-b']));
+    expect(elsewhere.json.rows).toEqual([]);
+  }, 30_000);
+
+  it('refuses a bad period, an unknown parameter and a missing key with the documented errors', async () => {
+    const token = await fixture.createToken('self-c', ['chat']);
+
+    const reversed = await usageOf(token, '?from=2026-12-06&to=2026-12-01');
+    const tooLong = await usageOf(token, '?from=2026-01-01&to=2026-12-01');
+    const notADay = await usageOf(token, '?from=2026-02-30x');
+    const unknown = await usageOf(token, '?key=self-c');
+    const anonymous = await fetch(`${fixture.gateway.url}/v1/usage`);
+
+    expect([reversed.status, tooLong.status, notADay.status, unknown.status]).toEqual([
+      400, 400, 400, 400,
+    ]);
+    expect(tooLong.json.detail).toContain('at most 93 days');
+    expect(unknown.json).toMatchObject({ code: 'invalid_request' });
+    expect(anonymous.status).toBe(401);
+  });
+});

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { API_PREFIX, type Operation, routeFor } from '../../../functions/routes.ts';
+import { API_PREFIX, type Operation, resourcePathOf, routeFor } from '../../../functions/routes.ts';
 import { restProxyEvent as buildEvent } from '../../../local/api-gateway-event.ts';
 
 export interface RestRequest {
@@ -28,7 +28,7 @@ const API_ID = 'a1b2c3d4e5';
 export function restProxyEvent(request: RestRequest): APIGatewayProxyEvent {
   const route = routeFor(request.operation);
   const method = request.method ?? route.methods[0] ?? 'GET';
-  const resource = `${API_PREFIX}${route.path}`;
+  const resource = resourcePathOf(route);
   const pathParameters: Record<string, string> = { surface: request.surface };
   if (request.jobId !== undefined) pathParameters.jobId = request.jobId;
   const path = resource
