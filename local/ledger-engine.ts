@@ -54,14 +54,15 @@ export async function startLedgerEngine(): Promise<LedgerEngine> {
 
 /**
  * Creates the ledger table as the CDK construct defines it (partition key `pk`, the `byOwner`
- * index, on demand, TTL on `expiresAt`), unless it exists (a table made by an earlier version,
- * without the index, serves everything but usage reports). Engines without `UpdateTimeToLive` (dynalite) keep expired
+ * and `unfinished` indexes, on demand, TTL on `expiresAt`), unless it exists (a table made by an
+ * earlier version, without the indexes, serves everything but usage reports and the sweep). Engines without `UpdateTimeToLive` (dynalite) keep expired
  * items, which the ledger ignores on read anyway.
  */
 export async function ensureLedgerTable(endpoint: string, tableName: string): Promise<void> {
   useLocalAwsDefaults();
   const client = new DynamoDBClient({ endpoint });
   const index = LEDGER_TABLE.ownerIndex;
+  const unfinished = LEDGER_TABLE.unfinishedIndex;
   try {
     await client.send(
       new CreateTableCommand({
@@ -71,6 +72,7 @@ export async function ensureLedgerTable(endpoint: string, tableName: string): Pr
           { AttributeName: LEDGER_TABLE.partitionKey, AttributeType: 'S' },
           { AttributeName: index.partitionKey, AttributeType: 'S' },
           { AttributeName: index.sortKey, AttributeType: 'N' },
+          { AttributeName: unfinished.partitionKey, AttributeType: 'S' },
         ],
         GlobalSecondaryIndexes: [
           {
@@ -80,6 +82,14 @@ export async function ensureLedgerTable(endpoint: string, tableName: string): Pr
               { AttributeName: index.sortKey, KeyType: 'RANGE' },
             ],
             Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.attributes] },
+          },
+          {
+            IndexName: unfinished.name,
+            KeySchema: [
+              { AttributeName: unfinished.partitionKey, KeyType: 'HASH' },
+              { AttributeName: unfinished.sortKey, KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'KEYS_ONLY' },
           },
         ],
         BillingMode: 'PAY_PER_REQUEST',

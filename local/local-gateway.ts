@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import type { SweepSummary } from '../functions/ledger/job-end-sweep.ts';
 import { handlerFileOf, OPERATIONS, type Operation } from '../functions/routes.ts';
 import { configuredEndpointsOf } from '../functions/routing/resolve-endpoint.ts';
 import { parseRoutingConfig } from '../functions/routing/routing-config.ts';
@@ -13,6 +15,11 @@ import {
   useLocalAwsDefaults,
 } from './ledger-engine.ts';
 import { type RunningSimulator, type SimulatorOptions, startSimulator } from './simulator/index.ts';
+
+/** As the construct schedules it by default. */
+const DEFAULT_SWEEP_INTERVAL_MS = 5 * 60_000;
+/** The deployed sweep function's timeout. */
+const SWEEP_TIMEOUT_MS = 5 * 60_000;
 
 export interface LocalGatewayOptions {
   readonly port?: number;
@@ -37,6 +44,8 @@ export interface LocalGateway {
   readonly simulator: RunningSimulator | undefined;
   /** Where the job ledger lives: its engine's endpoint and table. */
   readonly ledger: { readonly endpoint: string; readonly tableName: string };
+  /** Runs the sweep of unseen job ends now (it also runs every `SWEEP_INTERVAL_MS`, 5 min by default). */
+  sweep(): Promise<SweepSummary>;
   close(): Promise<void>;
 }
 
@@ -92,11 +101,27 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
   }
   const server = createGatewayServer(handlers);
   const url = await listen(server, options.port ?? 0, options.host);
+  // The scheduled sweep, as EventBridge runs it in AWS.
+  const sweepFunction = await import('../functions/scheduled/sweep.ts');
+  const sweep = () =>
+    sweepFunction.handler(
+      {},
+      { getRemainingTimeInMillis: () => SWEEP_TIMEOUT_MS, awsRequestId: randomUUID() },
+    );
+  const sweepIntervalMs = Number(process.env.SWEEP_INTERVAL_MS ?? DEFAULT_SWEEP_INTERVAL_MS);
+  const sweeps =
+    sweepIntervalMs > 0
+      ? setInterval(() => {
+          sweep().catch((error: unknown) => console.error('job sweep failed', error));
+        }, sweepIntervalMs).unref()
+      : undefined;
   return {
     url,
     simulator,
     ledger,
+    sweep,
     close: async () => {
+      clearInterval(sweeps);
       server.closeAllConnections();
       await new Promise<void>((done) => server.close(() => done()));
       await simulator?.close();

@@ -44,6 +44,7 @@ const COLUMNS: readonly (keyof UsageRow)[] = [
   'failed',
   'cancelled',
   'timedOut',
+  'unknown',
   'unfinished',
   'gpuSeconds',
   'queueSeconds',

@@ -5,7 +5,12 @@ import {
   type JobRecord,
   LedgerUnavailableError,
 } from './job-ledger.ts';
-import { IDEMPOTENCY_KEY_PREFIX, jobKeyOf, LEDGER_TABLE } from './ledger-table.ts';
+import {
+  IDEMPOTENCY_KEY_PREFIX,
+  jobKeyOf,
+  LEDGER_TABLE,
+  unfinishedShardOf,
+} from './ledger-table.ts';
 
 export interface DynamoDbLedgerOptions {
   readonly tableName: string;
@@ -96,6 +101,10 @@ export class DynamoDbJobLedger implements JobLedger {
     if (job.counted?.inFlight) item.countedInFlight = { BOOL: true };
     if (job.counted?.gpuTime) item.countedGpuTime = { BOOL: true };
     if (job.outcome !== undefined) Object.assign(item, outcomeAttributesOf(job.outcome));
+    else {
+      // Until its end is recorded, the job is listed for the sweep.
+      item[LEDGER_TABLE.unfinishedIndex.partitionKey] = { S: unfinishedShardOf(job.jobId) };
+    }
     try {
       await client.send(
         new sdk.PutItemCommand({
@@ -147,6 +156,7 @@ export class DynamoDbJobLedger implements JobLedger {
       '#pk': LEDGER_TABLE.partitionKey,
       '#status': 'status',
       '#endedAt': 'endedAt',
+      '#unfinished': LEDGER_TABLE.unfinishedIndex.partitionKey,
     };
     const values: Item = {
       ':status': { S: outcome.status },
@@ -174,7 +184,7 @@ export class DynamoDbJobLedger implements JobLedger {
         new sdk.UpdateItemCommand({
           TableName: this.#options.tableName,
           Key: { [LEDGER_TABLE.partitionKey]: { S: jobKeyOf(jobId) } },
-          UpdateExpression: `SET ${sets.join(', ')}`,
+          UpdateExpression: `SET ${sets.join(', ')} REMOVE #unfinished`,
           ConditionExpression: condition,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,

@@ -23,6 +23,19 @@ export const LEDGER_TABLE = {
     /** Besides the keys: what a usage report reads. */
     attributes: ['jobId', 'surface', 'model', 'endpointId', 'status', 'executionTime', 'delayTime'],
   },
+  /**
+   * Job records whose end the gateway has not seen, by shard and submission time (sparse: the
+   * shard attribute is set when a job is recorded without an end and removed when its end is),
+   * for the sweep that reads the end of jobs nobody polled to it. Keys only: the sweep reads
+   * each record itself.
+   */
+  unfinishedIndex: {
+    name: 'unfinished',
+    partitionKey: 'unfinishedShard',
+    sortKey: 'createdAt',
+    /** Shards spread the index's writes (one per submission, one per end) over partitions. */
+    shards: 16,
+  },
 } as const;
 
 /**
@@ -74,4 +87,18 @@ export function concurrencyKeyOf(keyId: string, slot: number): string {
 
 export function inFlightKeyOf(keyId: string): string {
   return `${IN_FLIGHT_KEY_PREFIX}${keyId}`;
+}
+
+/** The unfinished-index shard of a job: spread by its id, so any instance computes the same one. */
+export function unfinishedShardOf(jobId: string): string {
+  let hash = 0;
+  for (let index = 0; index < jobId.length; index++) {
+    hash = (hash * 31 + jobId.charCodeAt(index)) | 0;
+  }
+  return String(Math.abs(hash) % LEDGER_TABLE.unfinishedIndex.shards);
+}
+
+/** The job id of a job record's partition key. */
+export function jobIdOfKey(key: string): string | undefined {
+  return key.startsWith('job#') ? key.slice('job#'.length) : undefined;
 }

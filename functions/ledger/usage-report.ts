@@ -13,6 +13,8 @@ export interface UsageRow {
   readonly failed: number;
   readonly cancelled: number;
   readonly timedOut: number;
+  /** Jobs RunPod had forgotten when the sweep asked (their end was never seen; no GPU time known). */
+  readonly unknown: number;
   /** Jobs whose end the gateway has not seen (still running, or never polled to their end). */
   readonly unfinished: number;
   /** RunPod's `executionTime` summed: what GPU time is billed on. */
@@ -25,11 +27,15 @@ const DAY_MS = 86_400_000;
 
 type Counts = { -readonly [Field in keyof UsageRow]: UsageRow[Field] };
 
-const STATUS_FIELDS: Readonly<Record<string, 'completed' | 'failed' | 'cancelled' | 'timedOut'>> = {
+const STATUS_FIELDS: Readonly<
+  Record<string, 'completed' | 'failed' | 'cancelled' | 'timedOut' | 'unknown'>
+> = {
   COMPLETED: 'completed',
   FAILED: 'failed',
   CANCELLED: 'cancelled',
   TIMED_OUT: 'timedOut',
+  // Recorded by the sweep (job-end-sweep.ts) for a job RunPod no longer knows.
+  UNKNOWN: 'unknown',
 };
 
 /**
@@ -105,6 +111,7 @@ function add(rows: Map<string, Counts>, keyId: string, item: Record<string, Attr
       failed: 0,
       cancelled: 0,
       timedOut: 0,
+      unknown: 0,
       unfinished: 0,
       gpuSeconds: 0,
       queueSeconds: 0,

@@ -77,6 +77,7 @@ function totalsOf(rows: readonly UsageRow[]): Omit<UsageRow, 'day' | 'keyId' | '
     failed: 0,
     cancelled: 0,
     timedOut: 0,
+    unknown: 0,
     unfinished: 0,
     gpuSeconds: 0,
     queueSeconds: 0,

@@ -15,7 +15,7 @@ export type GatewayLogLevel = LineLevel;
 /** API Gateway execution-log levels; logging cannot be turned off (cdk-nag APIG6). */
 export type ExecutionLogLevel = 'INFO' | 'ERROR';
 
-/** Stage-wide request limits, shared by all callers (per-key limits are not offered). */
+/** Stage-wide request limits, shared by all callers (each key's own live in the key store). */
 export interface GatewayThrottling {
   /**
    * Steady-state requests per second.
@@ -27,6 +27,21 @@ export interface GatewayThrottling {
    * @default 200
    */
   readonly burstLimit?: number;
+}
+
+/** When the sweep of unseen job ends runs. */
+export interface JobSweepProps {
+  /**
+   * How often it runs: from 1 minute to 1 day.
+   * @default Duration.minutes(5)
+   */
+  readonly interval?: Duration;
+  /**
+   * How old an unfinished job must be before the sweep asks RunPod about it (its client has had
+   * time to poll it): under 1 day.
+   * @default Duration.minutes(2)
+   */
+  readonly minAge?: Duration;
 }
 
 export interface RunPodGatewayProps {
@@ -177,4 +192,12 @@ export interface RunPodGatewayProps {
    * @default - none
    */
   readonly apiResourcePolicy?: PolicyDocument;
+  /**
+   * The sweep that reads the end of jobs nobody polled to their end (so usage, jobs in flight
+   * and GPU-seconds quotas count them): a function run on an EventBridge schedule, asking RunPod
+   * once for each unfinished job at least `minAge` old. `false` turns it off (such jobs then stay
+   * `unfinished` in usage and in flight until their records expire).
+   * @default - every 5 minutes, for jobs submitted at least 2 minutes earlier
+   */
+  readonly jobSweep?: JobSweepProps | false;
 }

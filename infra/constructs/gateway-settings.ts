@@ -68,6 +68,8 @@ export interface ResolvedSettings {
   readonly webAclArn: string | undefined;
   /** Reserved concurrency by operation (absent: none). */
   readonly reservedConcurrency: Partial<Record<Operation, number>>;
+  /** When the sweep of unseen job ends runs; undefined when it is off. */
+  readonly jobSweep: { readonly intervalMinutes: number; readonly minAgeMs: number } | undefined;
   /** Method throttling by operation (absent: the stage's). */
   readonly operationThrottling: Partial<
     Record<Operation, { readonly rateLimit: number; readonly burstLimit: number }>
@@ -154,6 +156,7 @@ export function resolveSettings(props: RunPodGatewayProps): ResolvedSettings {
         ? undefined
         : checkDurationMs('streamMaxDuration', props.streamMaxDuration, streamTimeoutMs),
     streamJournal: props.streamJournal ?? true,
+    jobSweep: jobSweepOf(props.jobSweep),
     streamLeaseMs:
       props.streamLeaseDuration === undefined
         ? undefined
@@ -258,4 +261,26 @@ function checkWebAclArn(value: string): string {
 
 function isOperation(value: string): value is Operation {
   return (OPERATIONS as readonly string[]).includes(value);
+}
+
+const DAY_MS = 86_400_000;
+
+function jobSweepOf(props: RunPodGatewayProps['jobSweep']): ResolvedSettings['jobSweep'] {
+  if (props === false) return undefined;
+  const intervalMs =
+    props?.interval === undefined
+      ? 5 * 60_000
+      : checkDurationMs('jobSweep.interval', props.interval, DAY_MS + 1);
+  if (intervalMs < 60_000 || intervalMs % 60_000 !== 0) {
+    throw new Error(
+      `jobSweep.interval must be a whole number of minutes from 1 minute to 1 day, got ${intervalMs} ms`,
+    );
+  }
+  return {
+    intervalMinutes: intervalMs / 60_000,
+    minAgeMs:
+      props?.minAge === undefined
+        ? 2 * 60_000
+        : checkDurationMs('jobSweep.minAge', props.minAge, DAY_MS),
+  };
 }

@@ -108,7 +108,30 @@ export class JobLedgerTable extends Construct {
       projectionType: ProjectionType.INCLUDE,
       nonKeyAttributes: [...index.attributes],
     });
+    const unfinished = LEDGER_TABLE.unfinishedIndex;
+    table.addGlobalSecondaryIndex({
+      indexName: unfinished.name,
+      partitionKey: { name: unfinished.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: unfinished.sortKey, type: AttributeType.NUMBER },
+      projectionType: ProjectionType.KEYS_ONLY,
+    });
     this.table = table;
+  }
+
+  /**
+   * The sweep's: list unfinished jobs (the `unfinished` index), read and end their records, and
+   * settle their owners' quotas and jobs in flight — what the status function does, by index.
+   */
+  sweepStatements(): PolicyStatement[] {
+    return [
+      ...this.statementsFor('status').filter((statement) => statement.sid !== 'HoldKeySlots'),
+      new PolicyStatement({
+        sid: 'ListUnfinishedJobs',
+        effect: Effect.ALLOW,
+        actions: ['dynamodb:Query'],
+        resources: [`${this.table.tableArn}/index/${LEDGER_TABLE.unfinishedIndex.name}`],
+      }),
+    ];
   }
 
   /** The statements letting one operation's function use the table as it needs. */

@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import type { Duration } from 'aws-cdk-lib';
 import {
   Effect,
   type IRole,
@@ -12,12 +12,15 @@ import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-l
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { API_PREFIX, type RouteDefinition, resourcePathOf } from '../../functions/routes.ts';
 import { copyRoutingFileHooks } from './routing-file.ts';
 import type { SecretAccess } from './secret-references.ts';
 
 export interface OperationFunctionProps {
-  readonly route: RouteDefinition;
+  /** The operation (or scheduled task) it runs, for its role's description. */
+  readonly name: string;
+  /** What it serves, e.g. `GET|POST /v1/runpod/{surface}/status/{jobId}`. */
+  readonly serves: string;
+  readonly timeout: Duration;
   /** The handler module (exports `handler`). */
   readonly entry: string;
   /** The directory holding `package-lock.json`; esbuild runs from there. */
@@ -38,7 +41,7 @@ export interface OperationFunctionProps {
 }
 
 /**
- * One operation's Lambda function with its own role and log group. The role carries an inline
+ * One operation's (or the sweep's) Lambda function with its own role and log group. The role carries an inline
  * policy instead of AWSLambdaBasicExecutionRole, so it can write to its own log group only.
  */
 export class OperationFunction extends Construct {
@@ -48,7 +51,6 @@ export class OperationFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: OperationFunctionProps) {
     super(scope, id);
-    const { route } = props;
 
     this.logGroup = new LogGroup(this, 'Logs', { retention: props.logRetention });
 
@@ -78,7 +80,7 @@ export class OperationFunction extends Construct {
     ];
     const role = new Role(this, 'Role', {
       assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
-      description: `RunPod gateway ${route.operation} function`,
+      description: `RunPod gateway ${props.name} function`,
       inlinePolicies: { gateway: new PolicyDocument({ statements }) },
     });
     // A caller-supplied secret encrypted with a customer managed key also needs kms:Decrypt,
@@ -95,14 +97,14 @@ export class OperationFunction extends Construct {
       handler: 'handler',
       projectRoot: props.projectRoot,
       depsLockFilePath: props.depsLockFilePath,
-      description: `RunPod gateway: ${route.methods.join('|')} ${resourcePathOf(route)}`,
+      description: `RunPod gateway: ${props.serves}`,
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize,
       ...(props.reservedConcurrency === undefined
         ? {}
         : { reservedConcurrentExecutions: props.reservedConcurrency }),
-      timeout: Duration.seconds(route.functionTimeoutSeconds),
+      timeout: props.timeout,
       role,
       logGroup: this.logGroup,
       loggingFormat: LoggingFormat.JSON,

@@ -13,6 +13,8 @@ import {
 import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Alias } from 'aws-cdk-lib/aws-kms';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { type ILogGroup, LogGroup } from 'aws-cdk-lib/aws-logs';
@@ -89,6 +91,8 @@ export class RunPodGateway extends Construct {
   readonly routing: RoutingConfig;
   /** The job ledger table: which key owns which job, on which endpoint, how it ended. */
   readonly ledgerTable: ITable;
+  /** The scheduled sweep of unseen job ends (unless `jobSweep: false`). */
+  readonly sweepFunction: NodejsFunction | undefined;
 
   constructor(scope: Construct, id: string, props: RunPodGatewayProps) {
     super(scope, id);
@@ -145,7 +149,9 @@ export class RunPodGateway extends Construct {
         this,
         `${pascalCase(route.operation)}Function`,
         {
-          route,
+          name: route.operation,
+          serves: `${route.methods.join('|')} ${resourcePathOf(route)}`,
+          timeout: Duration.seconds(route.functionTimeoutSeconds),
           entry: join(PROJECT_ROOT, 'functions', 'operations', handlerFileOf(route.operation)),
           projectRoot: PROJECT_ROOT,
           depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
@@ -163,6 +169,42 @@ export class RunPodGateway extends Construct {
       functions[route.operation] = operationFunction.function;
     }
     this.functions = functions as Record<Operation, NodejsFunction>;
+
+    if (settings.jobSweep !== undefined) {
+      const environment: Record<string, string> = {
+        ...commonEnvironment,
+        LEDGER_TABLE: ledger.table.tableName,
+        SWEEP_MIN_AGE_MS: String(settings.jobSweep.minAgeMs),
+      };
+      const statusTimeoutMs = settings.upstreamTimeoutsMs.status;
+      if (statusTimeoutMs !== undefined) {
+        environment[upstreamTimeoutVariable('status')] = String(statusTimeoutMs);
+      }
+      const sweep = new OperationFunction(this, 'JobSweepFunction', {
+        name: 'job sweep',
+        serves: `every ${settings.jobSweep.intervalMinutes} min: reads the end of jobs nobody polled to it`,
+        timeout: Duration.minutes(5),
+        entry: join(PROJECT_ROOT, 'functions', 'scheduled', 'sweep.ts'),
+        projectRoot: PROJECT_ROOT,
+        depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+        routingFile,
+        environment,
+        memorySize: settings.memorySize,
+        // One sweep at a time: a slow one is never overtaken by the next.
+        reservedConcurrency: 1,
+        logRetention: settings.logRetention,
+        tracing: settings.tracing,
+        secrets,
+        statements: ledger.sweepStatements(),
+      });
+      acknowledgeWildcardResources(sweep.role, settings.tracing);
+      new Rule(this, 'JobSweepSchedule', {
+        description: 'RunPod gateway: sweep of unseen job ends',
+        schedule: Schedule.rate(Duration.minutes(settings.jobSweep.intervalMinutes)),
+        targets: [new LambdaFunction(sweep.function, { retryAttempts: 0 })],
+      });
+      this.sweepFunction = sweep.function;
+    }
 
     const accessLogGroup = new LogGroup(this, 'AccessLogs', { retention: settings.logRetention });
     this.accessLogGroup = accessLogGroup;

@@ -125,11 +125,29 @@ describe('RunPodGateway refuses invalid props', () => {
       { operationThrottling: { run: { rateLimit: -1 } } },
       /operationThrottling\.run\.rateLimit must be/,
     ],
+    [
+      'a sweep more often than once a minute',
+      { jobSweep: { interval: Duration.seconds(30) } },
+      /jobSweep\.interval must be a whole number of minutes from 1 minute to 1 day/,
+    ],
+    [
+      'a sweep of jobs a day old or more',
+      { jobSweep: { minAge: Duration.days(1) } },
+      /jobSweep\.minAge must be/,
+    ],
   ];
 
   it.each(cases)('%s', (_name, props, message) => {
     // Prepare + Act + Assess
     expect(() => buildGateway(props)).toThrow(message);
+  });
+
+  it('leaves the sweep out with jobSweep: false, and takes another schedule', () => {
+    expect(buildGateway({ jobSweep: false }).sweepFunction).toBeUndefined();
+    expect(
+      buildGateway({ jobSweep: { interval: Duration.hours(1), minAge: Duration.minutes(30) } })
+        .sweepFunction,
+    ).toBeDefined();
   });
 
   it('accepts a plain-http loopback upstream (a local simulator)', () => {

@@ -54,7 +54,8 @@ describe('RunPodGateway with default props', () => {
 
   it('creates one nodejs24.x arm64 function per operation, with the route timeout', () => {
     const { template, stack, gateway } = fixture;
-    template.resourceCountIs('AWS::Lambda::Function', ROUTES.length);
+    // …and the scheduled sweep's.
+    template.resourceCountIs('AWS::Lambda::Function', ROUTES.length + 1);
     for (const route of ROUTES) {
       const logicalId = logicalIdOf(stack, gateway.functions[route.operation]);
       const properties = template.findResources('AWS::Lambda::Function')[logicalId]?.Properties;
@@ -70,6 +71,41 @@ describe('RunPodGateway with default props', () => {
       const capped = ['stream', 'runsync', 'status-sync'].includes(route.operation);
       expect(properties?.ReservedConcurrentExecutions).toBe(capped ? 50 : undefined);
     }
+  });
+
+  it('runs the sweep of unseen job ends every 5 minutes, one at a time, reading unfinished jobs by index', () => {
+    const { template, stack, gateway } = fixture;
+    const sweep = gateway.sweepFunction;
+    if (sweep === undefined) throw new Error('the sweep is on by default');
+    const logicalId = logicalIdOf(stack, sweep);
+    const properties = template.findResources('AWS::Lambda::Function')[logicalId]?.Properties;
+    const rules = Object.values(template.findResources('AWS::Events::Rule'));
+    const policies = Object.values(template.findResources('AWS::IAM::Role')).flatMap((role) =>
+      (role.Properties.Policies ?? []).flatMap(
+        (policy: { PolicyDocument: { Statement: Json[] } }) => policy.PolicyDocument.Statement,
+      ),
+    ) as Json[];
+    const table = logicalIdOf(stack, gateway.ledgerTable);
+
+    expect(properties).toMatchObject({
+      Timeout: 300,
+      ReservedConcurrentExecutions: 1,
+      Environment: { Variables: { SWEEP_MIN_AGE_MS: '120000', LEDGER_TABLE: { Ref: table } } },
+    });
+    expect(rules).toHaveLength(1);
+    expect(rules[0]?.Properties).toMatchObject({
+      ScheduleExpression: 'rate(5 minutes)',
+      State: 'ENABLED',
+      Targets: [
+        { Arn: { 'Fn::GetAtt': [logicalId, 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 0 } },
+      ],
+    });
+    expect(policies).toContainEqual({
+      Sid: 'ListUnfinishedJobs',
+      Effect: 'Allow',
+      Action: 'dynamodb:Query',
+      Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [table, 'Arn'] }, '/index/unfinished']] },
+    });
   });
 
   it('attaches a resource policy to the REST API when given one', () => {
@@ -221,7 +257,7 @@ describe('RunPodGateway with default props', () => {
     );
 
     // Assess
-    expect(roles).toHaveLength(ROUTES.length);
+    expect(roles).toHaveLength(ROUTES.length + 1);
     for (const role of roles) {
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
       const statements = role.Properties.Policies.flatMap(
@@ -310,7 +346,7 @@ describe('RunPodGateway with default props', () => {
       // Assess (LEDGER_TABLE, a table name, where the operation uses the ledger)
       expect(
         Object.keys(variables)
-          .filter((name) => name !== 'LEDGER_TABLE')
+          .filter((name) => name !== 'LEDGER_TABLE' && name !== 'SWEEP_MIN_AGE_MS')
           .sort(),
       ).toEqual(EXPECTED_ENVIRONMENT_KEYS);
       expect(variables).toMatchObject({
@@ -441,7 +477,7 @@ describe('RunPodGateway with default props', () => {
 
   it('gives every log group (one per function + access logs) a one-month retention', () => {
     const logGroups = Object.values(fixture.template.findResources('AWS::Logs::LogGroup'));
-    expect(logGroups).toHaveLength(ROUTES.length + 1);
+    expect(logGroups).toHaveLength(ROUTES.length + 2);
     for (const logGroup of logGroups) {
       expect(logGroup.Properties.RetentionInDays).toBe(30);
     }

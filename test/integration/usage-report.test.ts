@@ -87,6 +87,7 @@ describe('npm run usage', () => {
         failed: 1,
         cancelled: 0,
         timedOut: 0,
+        unknown: 0,
         unfinished: 1,
         gpuSeconds: seconds(aEnds, 'executionTime'),
         queueSeconds: seconds(aEnds, 'delayTime'),
@@ -100,6 +101,7 @@ describe('npm run usage', () => {
         failed: 0,
         cancelled: 0,
         timedOut: 0,
+        unknown: 0,
         unfinished: 0,
         gpuSeconds: seconds([bEnd], 'executionTime'),
         queueSeconds: seconds([bEnd], 'delayTime'),
@@ -107,7 +109,7 @@ describe('npm run usage', () => {
     ]);
     const csv = await usage('--keys', 'usage-b', '--format', 'csv');
     expect(csv.split('\n')[0]).toBe(
-      'day,keyId,surface,submitted,completed,failed,cancelled,timedOut,unfinished,gpuSeconds,queueSeconds',
+      'day,keyId,surface,submitted,completed,failed,cancelled,timedOut,unknown,unfinished,gpuSeconds,queueSeconds',
     );
     expect(
       await usage('--keys', 'usage-b', '--from', '2020-01-01', '--to', '2020-01-02'),
