@@ -8,6 +8,7 @@ import type { BundleSizeResult } from './bundle-size.ts';
 import type { ColdRunner, ColdStartResult, ColdVariant } from './cold-start.ts';
 import { COMPARE_SUFFIX } from './compare.ts';
 import type { LargeOutputResult } from './large-output.ts';
+import type { LimiterAccuracyResult } from './limits.ts';
 import { type E2eTarget, isComparedWithProxy, type LocalE2eResult } from './local-e2e.ts';
 import { PROJECT_ROOT } from './processes.ts';
 import { round } from './stats.ts';
@@ -39,6 +40,10 @@ export const BUDGETS = {
   bodyCpuRatio: 10,
   /** …and its peak RSS must stay under this share of the function's memory. */
   bodyRssShareOfMemory: 0.8,
+  /** A key's rate over several processes: never more than the limit allows… */
+  limiterOverAdmitted: 0,
+  /** …and at least this share of it (the median run). */
+  limiterAdmittedShare: 0.8,
 } as const;
 
 export interface MachineInfo {
@@ -72,6 +77,7 @@ export interface BenchResults {
   readonly largeOutput?: LargeOutputResult;
   readonly localE2e?: LocalE2eResult;
   readonly streaming?: StreamingResult;
+  readonly limiter?: LimiterAccuracyResult;
 }
 
 export interface BudgetCheck {
@@ -254,6 +260,17 @@ export function evaluateBudgets(results: BenchSections): BudgetCheck[] {
       );
     }
   }
+  if (results.limiter) {
+    const { processes, perSecond, burst, runs, worstOverAdmitted, medianAdmittedShare } =
+      results.limiter;
+    add(
+      'limits.accuracy',
+      `a key's rate (${perSecond}/s, burst ${burst}) enforced by ${processes} processes on one table: admitted ≤ burst + rate × wall time, and ≥ ${BUDGETS.limiterAdmittedShare * 100} % of it (median run)`,
+      `worst ${signed(worstOverAdmitted, 0)} over the allowance; median ${round(medianAdmittedShare * 100, 1)} % of it admitted (${runs.map((run) => `${run.admitted}/${run.allowed}`).join(', ')}; ${sumOf(runs.map((run) => run.refused))} refused)`,
+      worstOverAdmitted <= BUDGETS.limiterOverAdmitted &&
+        medianAdmittedShare >= BUDGETS.limiterAdmittedShare,
+    );
+  }
   const viewers = results.streaming?.viewers;
   if (viewers) {
     const name = `${viewers.viewers} viewers × ${viewers.chunksPerJob}@${viewers.chunkIntervalMs}ms`;
@@ -284,6 +301,10 @@ export function evaluateBudgets(results: BenchSections): BudgetCheck[] {
     }
   }
   return checks;
+}
+
+function sumOf(values: readonly number[]): number {
+  return values.reduce((total, value) => total + value, 0);
 }
 
 function isOperation(label: string): label is Operation {
@@ -501,6 +522,24 @@ export function renderReport(results: BenchResults): string {
             `${results.streaming.viewers.viewers} SSE viewers of each job (${results.streaming.viewers.chunksPerJob} chunks @ ${results.streaming.viewers.chunkIntervalMs} ms, median of ${results.streaming.viewers.repetitions}): lag p50 ${results.streaming.viewers.lagMs.p50} ms, p99 ${results.streaming.viewers.lagMs.p99} ms, max ${results.streaming.viewers.lagMs.max} ms over every viewer's chunks; ${results.streaming.viewers.pollsPerChunk} upstream polls per chunk of the job; ${results.streaming.viewers.journalWritesPerPoll} journal page writes per poll and ${results.streaming.viewers.leaseWritesPerJob} lease writes per job.`,
           ]
         : []),
+    );
+  }
+
+  if (results.limiter) {
+    const limiter = results.limiter;
+    parts.push(
+      `### Per-key rate across processes (${limiter.processes} gateway processes × ${limiter.connectionsPerProcess} connections of health, one key at ${limiter.perSecond}/s with a burst of ${limiter.burst}, one ledger engine)`,
+      table(
+        ['run', 'wall s', 'admitted', 'allowed (burst + rate × s)', 'refused (429)', 'errors'],
+        limiter.runs.map((run, index) => [
+          String(index + 1),
+          n(run.wallSeconds, 2),
+          String(run.admitted),
+          String(run.allowed),
+          String(run.refused),
+          String(run.errors),
+        ]),
+      ),
     );
   }
 

@@ -8,6 +8,7 @@ import { measureBundleSizes } from './bundle-size.ts';
 import { type ColdRunner, measureColdStarts } from './cold-start.ts';
 import { buildCompareFunctions, compareRootOf } from './compare.ts';
 import { measureLargeOutput } from './large-output.ts';
+import { measureLimiterAccuracy } from './limits.ts';
 import { measureLocalE2e } from './local-e2e.ts';
 import { OUT_DIR, PROJECT_ROOT } from './processes.ts';
 import { profileGateway } from './profile.ts';
@@ -42,6 +43,7 @@ const SECTIONS = [
   'output',
   'e2e',
   'stream',
+  'limits',
   'profile',
 ] as const;
 type Section = (typeof SECTIONS)[number];
@@ -185,6 +187,18 @@ for (const section of sections) {
       embedded: !quick,
       logComparison: !quick,
       ...(compareRoot === undefined ? {} : { compareRoot }),
+      log,
+    });
+  } else if (section === 'limits') {
+    // Far past the key's rate from every process at once: 3 processes × 16 connections of
+    // health, which answers in about a millisecond, against 50 a second.
+    results.limiter = await measureLimiterAccuracy({
+      processes: 3,
+      connectionsPerProcess: 16,
+      perSecond: 50,
+      burst: 50,
+      durationSeconds: quick ? 2 : 4,
+      repetitions: quick ? 1 : 3,
       log,
     });
   } else if (section === 'stream') {
