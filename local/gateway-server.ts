@@ -5,13 +5,7 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import type { ErrorCode } from '../functions/http/error-codes.ts';
 import { GatewayError } from '../functions/http/gateway-error.ts';
 import { problemResponse, REQUEST_ID_HEADER } from '../functions/http/response.ts';
-import {
-  API_PREFIX,
-  type Operation,
-  ROUTES,
-  resourcePathOf,
-  routeFor,
-} from '../functions/routes.ts';
+import { type Operation, ROUTES, resourcePathOf, routeFor } from '../functions/routes.ts';
 import { apiGatewayEventOf, type RouteMatch } from './api-gateway-event.ts';
 import {
   type HttpPrelude,

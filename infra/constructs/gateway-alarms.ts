@@ -4,7 +4,6 @@ import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
 import {
-  API_PREFIX,
   BUFFERED_INTEGRATION_TIMEOUT_SECONDS,
   type Operation,
   ROUTES,

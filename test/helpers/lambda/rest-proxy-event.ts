@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { API_PREFIX, type Operation, resourcePathOf, routeFor } from '../../../functions/routes.ts';
+import { type Operation, resourcePathOf, routeFor } from '../../../functions/routes.ts';
 import { restProxyEvent as buildEvent } from '../../../local/api-gateway-event.ts';
 
 export interface RestRequest {
