@@ -1,26 +1,10 @@
 import * as z from 'zod/mini';
-import { rateFor, ratesSchema } from '../limits/rates.ts';
+import { keyLimitsSchema } from '../limits/key-limits-schema.ts';
+import { rateFor } from '../limits/rates.ts';
 import { logger } from '../observability/logger.ts';
 import { OPERATIONS, type Operation } from '../routes.ts';
 import { crypto } from '../runtime/builtins.ts';
 import { describeIssues } from '../validation/describe-issues.ts';
-
-/** A key's own limits, beyond the stage's and RunPod's (see README "Limits and usage"). */
-const keyLimitsSchema = z.looseObject({
-  /** Request rates by operation; `"*"` for every operation not named. */
-  rate: z.optional(ratesSchema),
-  /** How many long-running requests (streams, runsync, status-sync) the key may hold at once. */
-  concurrent: z.optional(z.int().check(z.minimum(1), z.maximum(1_000))),
-  /** How many of the key's jobs may be submitted and not yet seen to end, at once. */
-  inFlight: z.optional(z.int().check(z.minimum(1), z.maximum(100_000))),
-  /** Per UTC day: jobs (`run` and `runsync` together) it may submit, GPU-seconds it may use. */
-  daily: z.optional(
-    z.looseObject({
-      jobs: z.optional(z.int().check(z.minimum(0))),
-      gpuSeconds: z.optional(z.number().check(z.minimum(0))),
-    }),
-  ),
-});
 
 /**
  * One consumer key. Fields this version does not know (an operator's `"team"`, a newer version's

@@ -1,6 +1,7 @@
 import { grantsOperation, grantsSurface } from '../auth/key-store.ts';
 import { GatewayError } from '../http/gateway-error.ts';
 import { headerOf } from '../http/headers.ts';
+import { effectiveLimits } from '../limits/key-limits-schema.ts';
 import { routeFor } from '../routes.ts';
 import type { GatewayRuntime } from '../runtime/gateway-runtime.ts';
 import type { GatewayMiddleware } from './request-state.ts';
@@ -38,8 +39,10 @@ export function authenticate(runtime: GatewayRuntime): GatewayMiddleware {
         throw unauthorized('The Authorization header must be "Bearer <token>"', usedBearer);
       }
       const keyStore = await runtime.keyStores.get(runtime.settings.keyStoreRef);
-      const key = keyStore.find(token, new Date());
-      if (!key) throw unauthorized('The API key is unknown, expired or disabled', true);
+      const found = keyStore.find(token, new Date());
+      if (!found) throw unauthorized('The API key is unknown, expired or disabled', true);
+      const limits = effectiveLimits(found.limits, runtime.routing.keyDefaults?.limits);
+      const key = limits === undefined ? found : { ...found, limits };
 
       const state = context.gateway;
       state.key = key;

@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { keyLimitsSchema } from '../limits/key-limits-schema.ts';
 import { ratesSchema } from '../limits/rates.ts';
 import { describeIssues } from '../validation/describe-issues.ts';
 import { endpointId, modelName, surfaceName } from './identifiers.ts';
@@ -38,6 +39,11 @@ const surfaceSchema = z.strictObject({
 
 export const routingConfigSchema = z.strictObject({
   surfaces: z.record(surfaceName, surfaceSchema),
+  /**
+   * What every consumer key gets unless its key store entry says otherwise: `limits` (field by
+   * field). Without it, a key has no limits of its own.
+   */
+  keyDefaults: z.optional(z.strictObject({ limits: z.optional(keyLimitsSchema) })),
 });
 
 export type RoutingConfig = z.infer<typeof routingConfigSchema>;
