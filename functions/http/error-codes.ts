@@ -21,7 +21,7 @@ export const ERROR_CODES = {
   payload_too_large: { status: 413, title: 'Request body too large' },
   idempotency_key_reused: { status: 422, title: 'Idempotency-Key used with another request' },
   throttled: { status: 429, title: 'Too many requests' },
-  rate_limited: { status: 429, title: "Over this API key's rate" },
+  rate_limited: { status: 429, title: "Over this API key's rate or concurrency limit" },
   endpoint_rate_limited: { status: 429, title: "Over the RunPod endpoint's budget" },
   quota_exceeded: { status: 429, title: "This API key's daily quota is used up" },
   upstream_bad_request: { status: 400, title: 'RunPod rejected the request' },

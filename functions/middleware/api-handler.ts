@@ -195,8 +195,10 @@ function gatewayRequestOf(
     state,
     header: (name) => headerOf(event, name),
     call: (call) => session.call(call),
-    recordSubmission: (answer, ttlMs) =>
-      recordSubmission({
+    recordSubmission: (answer, ttlMs) => {
+      // The submitted job's id goes in the request's log line, as a follow-up's does.
+      if (typeof answer.json.id === 'string') state.jobId = answer.json.id;
+      return recordSubmission({
         ledger: required(runtime.ledger, 'ledger'),
         session,
         operation: runtime.operation === 'runsync' ? 'runsync' : 'run',
@@ -209,7 +211,8 @@ function gatewayRequestOf(
         requestId: state.requestId,
         counted: state.jobCounts ?? {},
         onEnd: (job, outcome) => settleJobEnd(runtime, job, outcome, false),
-      }),
+      });
+    },
     noteOutcome: async (answer) => {
       if (runtime.ledger) {
         await noteJobOutcome(
