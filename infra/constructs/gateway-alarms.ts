@@ -23,6 +23,8 @@ export interface GatewayAlarmTargets {
   readonly api: RestApi;
   readonly stageName: string;
   readonly functions: Readonly<Record<Operation, IFunction>>;
+  /** The scheduled sweep of unseen job ends, when it runs. */
+  readonly sweep?: IFunction | undefined;
 }
 
 /**
@@ -48,6 +50,20 @@ export function createGatewayAlarms(scope: Construct, targets: GatewayAlarmTarge
       new Alarm(scope, `${pascalCase(route.operation)}Throttles`, {
         alarmDescription: `RunPod gateway: the ${route.operation} function was throttled (account or regional concurrency exhausted) in the last 5 minutes.`,
         metric: fn.metricThrottles({ period: PERIOD, statistic: 'Sum' }),
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+    );
+  }
+
+  if (targets.sweep) {
+    alarms.push(
+      new Alarm(scope, 'JobSweepErrors', {
+        alarmDescription:
+          'RunPod gateway: the sweep of unseen job ends failed (crash, timeout or the ledger unreadable) in the last 5 minutes; usage and jobs in flight miss the ends of jobs nobody polled until it runs again.',
+        metric: targets.sweep.metricErrors({ period: PERIOD, statistic: 'Sum' }),
         threshold: 0,
         comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 1,

@@ -253,6 +253,7 @@ export class RunPodGateway extends Construct {
       api: this.api,
       stageName: settings.stageName,
       functions: this.functions,
+      sweep: this.sweepFunction,
     });
     this.alarmTopic =
       props.alarmTopic === false ? undefined : (props.alarmTopic ?? this.createAlarmTopic());

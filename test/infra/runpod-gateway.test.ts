@@ -510,7 +510,8 @@ describe('RunPodGateway with default props', () => {
     const fixture = synthGateway({ alarmTopic: false });
     // (Errors, Throttles) per function + API 5XX + p99 latency of each buffered route method.
     const buffered = ROUTES.filter((route) => !route.streaming).flatMap((route) => route.methods);
-    expect(fixture.gateway.alarms).toHaveLength(ROUTES.length * 2 + 1 + buffered.length);
+    // Errors and throttles per function, the sweep's errors, 5XX, and latency per buffered method.
+    expect(fixture.gateway.alarms).toHaveLength(ROUTES.length * 2 + 1 + 1 + buffered.length);
     fixture.template.resourceCountIs('AWS::CloudWatch::Alarm', fixture.gateway.alarms.length);
     fixture.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: '5XXError',
