@@ -38,16 +38,18 @@ describe('buffered route bundles under aws-lambda-ric', () => {
   let retry: StartedBundle;
   let purgeQueue: StartedBundle;
   let health: StartedBundle;
+  let usage: StartedBundle;
 
   beforeAll(async () => {
     harness = await startBundleHarness();
     // Both forms of the RunPod key secret, across functions.
-    [run, cancel, retry, purgeQueue, health] = await Promise.all([
+    [run, cancel, retry, purgeQueue, health, usage] = await Promise.all([
       harness.start('run', { runpodKeyForm: 'plain' }),
       harness.start('cancel', { runpodKeyForm: 'json' }),
       harness.start('retry', { runpodKeyForm: 'plain' }),
       harness.start('purge-queue', { runpodKeyForm: 'json' }),
       harness.start('health', { runpodKeyForm: 'plain' }),
+      harness.start('usage', { runpodKeyForm: 'plain' }),
     ]);
   });
 
@@ -56,7 +58,7 @@ describe('buffered route bundles under aws-lambda-ric', () => {
   });
 
   it('bundles each function as index.mjs with routing.json behind a buffered integration', () => {
-    for (const bundle of [run, cancel, retry, purgeQueue, health]) {
+    for (const bundle of [run, cancel, retry, purgeQueue, health, usage]) {
       const { fn } = bundle;
       expect(fn.runtime).toBe('nodejs24.x');
       expect(existsSync(join(fn.assetDir, 'index.mjs'))).toBe(true);
@@ -187,6 +189,26 @@ describe('buffered route bundles under aws-lambda-ric', () => {
         unhealthy: count,
       },
     });
+  });
+
+  it('usage answers the key its own jobs of today from the ledger index, on /v1/usage', async () => {
+    const response = await callBundle(usage, {
+      operation: 'usage',
+      surface: '',
+      headers: bearer(harness.token),
+    });
+
+    expect(response.mode).toBe('buffered');
+    expect(response.statusCode).toBe(200);
+    const answer = JSON.parse(response.body) as {
+      to: string;
+      rows: { keyId: string; surface: string }[];
+      totals: { submitted: number };
+    };
+    expect(answer.to).toBe(new Date().toISOString().slice(0, 10));
+    // The jobs the tests above submitted through the run bundle.
+    expect(answer.totals.submitted).toBeGreaterThan(0);
+    expect(answer.rows.every((row) => row.keyId === answer.rows[0]?.keyId)).toBe(true);
   });
 
   it('answers 401 problem+json with the event request id when no key is sent', async () => {

@@ -29,7 +29,10 @@ export function restProxyEvent(request: RestRequest): APIGatewayProxyEvent {
   const route = routeFor(request.operation);
   const method = request.method ?? route.methods[0] ?? 'GET';
   const resource = resourcePathOf(route);
-  const pathParameters: Record<string, string> = { surface: request.surface };
+  // Gateway-wide routes (`/v1/usage`) have no surface in their path.
+  const pathParameters: Record<string, string> = route.gatewayWide
+    ? {}
+    : { surface: request.surface };
   if (request.jobId !== undefined) pathParameters.jobId = request.jobId;
   const path = resource
     .replace('{surface}', encodeURIComponent(request.surface))
