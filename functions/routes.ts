@@ -16,6 +16,10 @@ export const OPERATIONS = [
   'purge-queue',
   'health',
   'usage',
+  'openai-chat',
+  'openai-completions',
+  'openai-embeddings',
+  'openai-models',
 ] as const;
 
 export type Operation = (typeof OPERATIONS)[number];
@@ -34,6 +38,11 @@ export interface RouteDefinition {
    * endpoint, no RunPod call.
    */
   readonly gatewayWide?: true;
+  /**
+   * A route of the worker's OpenAI-compatible API (`/openai/v1/…`): passed through to the
+   * endpoint's own, and its errors answered in OpenAI's shape, which OpenAI clients parse.
+   */
+  readonly openAi?: true;
   /**
    * Whether the response uses Lambda response streaming. Routes that can carry outputs
    * above Lambda's 6 MB buffered limit, or wait longer than API Gateway's 29 s buffered
@@ -158,6 +167,50 @@ export const ROUTES: readonly RouteDefinition[] = [
     upstreamTimeoutMs: 5_000,
     ledger: 'report',
   },
+  {
+    // vLLM workers' OpenAI-compatible API. Streamed: an answer may take minutes (or stream as
+    // Server-Sent Events with `"stream": true`) and outgrow the 6 MB buffered limit.
+    operation: 'openai-chat',
+    methods: ['POST'],
+    path: '/openai/v1/chat/completions',
+    openAi: true,
+    streaming: true,
+    functionTimeoutSeconds: 900,
+    // Until the answer starts (a whole answer without `stream`); the stream's limits after.
+    upstreamTimeoutMs: 600_000,
+    ledger: 'none',
+  },
+  {
+    operation: 'openai-completions',
+    methods: ['POST'],
+    path: '/openai/v1/completions',
+    openAi: true,
+    streaming: true,
+    functionTimeoutSeconds: 900,
+    upstreamTimeoutMs: 600_000,
+    ledger: 'none',
+  },
+  {
+    operation: 'openai-embeddings',
+    methods: ['POST'],
+    path: '/openai/v1/embeddings',
+    openAi: true,
+    // A large batch of vectors passes 6 MB.
+    streaming: true,
+    functionTimeoutSeconds: 120,
+    upstreamTimeoutMs: 100_000,
+    ledger: 'none',
+  },
+  {
+    operation: 'openai-models',
+    methods: ['GET'],
+    path: '/openai/v1/models',
+    openAi: true,
+    streaming: false,
+    functionTimeoutSeconds: 29,
+    upstreamTimeoutMs: 10_000,
+    ledger: 'none',
+  },
 ];
 
 /**
@@ -168,6 +221,8 @@ export const LONG_RUNNING_OPERATIONS: ReadonlySet<Operation> = new Set([
   'runsync',
   'status-sync',
   'stream',
+  'openai-chat',
+  'openai-completions',
 ]);
 
 /** The route's whole resource path, as API Gateway and the local runtime serve it. */

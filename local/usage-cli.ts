@@ -35,7 +35,7 @@ function dayOf(option: string, text: string): number {
   return Date.parse(`${text}T00:00:00Z`);
 }
 
-const COLUMNS: readonly (keyof UsageRow)[] = [
+const COLUMNS: readonly Exclude<keyof UsageRow, 'tokensByModel'>[] = [
   'day',
   'keyId',
   'surface',
@@ -48,6 +48,9 @@ const COLUMNS: readonly (keyof UsageRow)[] = [
   'unfinished',
   'gpuSeconds',
   'queueSeconds',
+  'openaiRequests',
+  'promptTokens',
+  'completionTokens',
 ];
 
 function csvOf(rows: readonly UsageRow[]): string {

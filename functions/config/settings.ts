@@ -34,6 +34,11 @@ export interface Settings {
   readonly ledgerTableName: string | undefined;
   /** A DynamoDB-compatible endpoint (`DYNAMODB_ENDPOINT`; the local runtime's engine), else AWS's. */
   readonly dynamoDbEndpoint: string | undefined;
+  /**
+   * How long job records and token counters stay for usage reports (`USAGE_RETENTION_DAYS`),
+   * after RunPod has forgotten the job; 400 days by default (a year's chargebacks and more).
+   */
+  readonly usageRetentionDays: number;
 }
 
 export const DEFAULT_RUNPOD_BASE_URL = 'https://api.runpod.ai/v2';
@@ -45,6 +50,7 @@ export const DEFAULT_STREAM_KEEPALIVE_MS = 15_000;
 export const DEFAULT_STREAM_POLL_WAIT_MS = 10_000;
 /** At least two held polls of RunPod's default wait, with a margin. */
 export const DEFAULT_STREAM_LEASE_MS = 30_000;
+export const DEFAULT_USAGE_RETENTION_DAYS = 400;
 
 /** Environment variable naming an operation's upstream timeout, e.g. UPSTREAM_TIMEOUT_MS_PURGE_QUEUE. */
 export function upstreamTimeoutVariable(operation: Operation): string {
@@ -118,6 +124,7 @@ export function readSettings(operation: Operation, env: NodeJS.ProcessEnv = proc
     ledgerTableName:
       route.ledger === 'none' ? optional(env, 'LEDGER_TABLE') : required(env, 'LEDGER_TABLE'),
     dynamoDbEndpoint: optionalUrl(env, 'DYNAMODB_ENDPOINT'),
+    usageRetentionDays: positiveInteger(env, 'USAGE_RETENTION_DAYS', DEFAULT_USAGE_RETENTION_DAYS),
   };
 }
 

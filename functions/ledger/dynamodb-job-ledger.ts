@@ -16,7 +16,15 @@ export interface DynamoDbLedgerOptions {
   readonly tableName: string;
   /** A DynamoDB-compatible endpoint (the local runtime's embedded engine); AWS's by default. */
   readonly endpoint?: string | undefined;
+  /**
+   * How long a job record stays for usage reports after its creation (days); it is found by
+   * follow-up calls only until RunPod forgets the job (`expiresAt`). Default: until then only.
+   */
+  readonly usageRetentionDays?: number | undefined;
 }
+
+/** The job's own horizon, when the record is kept longer for usage (the TTL attribute then). */
+const HORIZON_ATTRIBUTE = 'jobExpiresAt';
 
 type Item = Record<string, AttributeValue>;
 
@@ -97,6 +105,15 @@ export class DynamoDbJobLedger implements JobLedger {
       createdAt: { N: String(job.createdAt) },
       [LEDGER_TABLE.timeToLive]: { N: String(job.expiresAt) },
     };
+    const retentionDays = this.#options.usageRetentionDays;
+    if (retentionDays !== undefined) {
+      // Kept for usage reports long after RunPod forgets the job; follow-ups stop finding it then.
+      const keptUntil = Math.ceil(job.createdAt / 1000) + retentionDays * 86_400;
+      if (keptUntil > job.expiresAt) {
+        item[LEDGER_TABLE.timeToLive] = { N: String(keptUntil) };
+        item[HORIZON_ATTRIBUTE] = { N: String(job.expiresAt) };
+      }
+    }
     if (job.model !== undefined) item.model = { S: job.model };
     if (job.counted?.inFlight) item.countedInFlight = { BOOL: true };
     if (job.counted?.gpuTime) item.countedGpuTime = { BOOL: true };
@@ -123,7 +140,14 @@ export class DynamoDbJobLedger implements JobLedger {
     }
   }
 
-  async find(jobId: string): Promise<JobRecord | undefined> {
+  /**
+   * The job's record, read consistently; undefined when unknown, or RunPod has forgotten the job
+   * (unless `includeForgotten`: the sweep ends such records).
+   */
+  async find(
+    jobId: string,
+    options: { readonly includeForgotten?: boolean } = {},
+  ): Promise<JobRecord | undefined> {
     const { client, sdk } = await this.#accessed();
     let item: Item | undefined;
     try {
@@ -141,8 +165,9 @@ export class DynamoDbJobLedger implements JobLedger {
     }
     if (item === undefined) return undefined;
     const record = jobRecordOf(item);
-    // DynamoDB deletes expired items only eventually (typically within 48 hours).
-    if (record === undefined || record.expiresAt * 1000 <= Date.now()) return undefined;
+    if (record === undefined) return undefined;
+    // RunPod has forgotten the job (and DynamoDB deletes expired items only eventually).
+    if (!options.includeForgotten && record.expiresAt * 1000 <= Date.now()) return undefined;
     return record;
   }
 
@@ -218,7 +243,7 @@ function jobRecordOf(item: Item): JobRecord | undefined {
   const surface = item.surface?.S;
   const endpointId = item.endpointId?.S;
   const createdAt = numberOf(item.createdAt);
-  const expiresAt = numberOf(item[LEDGER_TABLE.timeToLive]);
+  const expiresAt = numberOf(item[HORIZON_ATTRIBUTE]) ?? numberOf(item[LEDGER_TABLE.timeToLive]);
   if (
     jobId === undefined ||
     ownerKeyId === undefined ||

@@ -87,9 +87,17 @@ async function sweepJob(
   jobId: string,
 ): Promise<'ended' | 'forgotten' | 'running'> {
   const { runtime, ledger } = options;
-  const job = await ledger.find(jobId);
+  const job = await ledger.find(jobId, { includeForgotten: true });
   // Gone, or ended since it was listed.
   if (job === undefined || job.outcome !== undefined) return 'running';
+  if (job.expiresAt * 1000 <= Date.now()) {
+    // Past RunPod's horizon: RunPod has forgotten it, nothing to ask.
+    const forgotten = { status: FORGOTTEN_STATUS, endedAt: Date.now() };
+    if (await ledger.recordOutcome(jobId, forgotten)) {
+      await settleJobEnd(runtime, job, forgotten, false);
+    }
+    return 'forgotten';
+  }
   const surface = runtime.routing.surfaces[job.surface];
   const session = new RunPodSession({
     client: runtime.client,

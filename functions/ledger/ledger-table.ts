@@ -21,7 +21,19 @@ export const LEDGER_TABLE = {
     partitionKey: 'ownerKeyId',
     sortKey: 'createdAt',
     /** Besides the keys: what a usage report reads. */
-    attributes: ['jobId', 'surface', 'model', 'endpointId', 'status', 'executionTime', 'delayTime'],
+    attributes: [
+      'jobId',
+      'surface',
+      'model',
+      'endpointId',
+      'status',
+      'executionTime',
+      'delayTime',
+      // Token counters (`tokens#…`) of the OpenAI-compatible routes share the index.
+      'openaiRequests',
+      'promptTokens',
+      'completionTokens',
+    ],
   },
   /**
    * Job records whose end the gateway has not seen, by shard and submission time (sparse: the
@@ -57,6 +69,8 @@ export const RATE_KEY_PREFIX = 'rate#';
 export const QUOTA_KEY_PREFIX = 'quota#';
 /** Per-key concurrency slots; the long-running functions may put and delete these. */
 export const CONCURRENCY_KEY_PREFIX = 'conc#';
+/** Per-key token counters of the OpenAI-compatible routes, per day, surface and model. */
+export const TOKENS_KEY_PREFIX = 'tokens#';
 /** Per-key jobs-in-flight counters; the submitting and job-following functions may update these. */
 export const IN_FLIGHT_KEY_PREFIX = 'flight#';
 
@@ -101,4 +115,9 @@ export function unfinishedShardOf(jobId: string): string {
 /** The job id of a job record's partition key. */
 export function jobIdOfKey(key: string): string | undefined {
   return key.startsWith('job#') ? key.slice('job#'.length) : undefined;
+}
+
+/** A key's token counter for one UTC day (`YYYY-MM-DD`), surface and model. */
+export function tokensKeyOf(keyId: string, day: string, surface: string, model: string): string {
+  return `${TOKENS_KEY_PREFIX}${keyId}#${day}#${surface}#${encodeURIComponent(model)}`;
 }

@@ -1,7 +1,7 @@
 import type { AttributeValue, QueryCommandOutput } from '@aws-sdk/client-dynamodb';
 import type { DynamoDbAccess } from './dynamodb-job-ledger.ts';
 import { LedgerUnavailableError } from './job-ledger.ts';
-import { LEDGER_TABLE } from './ledger-table.ts';
+import { LEDGER_TABLE, TOKENS_KEY_PREFIX } from './ledger-table.ts';
 
 /** One key's use of one surface on one day (UTC, by submission time), from its job records. */
 export interface UsageRow {
@@ -21,11 +21,26 @@ export interface UsageRow {
   readonly gpuSeconds: number;
   /** RunPod's `delayTime` summed: time in the queue. */
   readonly queueSeconds: number;
+  /** Requests to the OpenAI-compatible routes, and the tokens their answers reported. */
+  readonly openaiRequests: number;
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+  /** The same by model (the request's `model`), when there were any. */
+  readonly tokensByModel: Readonly<
+    Record<string, { requests: number; promptTokens: number; completionTokens: number }>
+  >;
 }
 
 const DAY_MS = 86_400_000;
 
-type Counts = { -readonly [Field in keyof UsageRow]: UsageRow[Field] };
+type Counts = {
+  -readonly [Field in Exclude<keyof UsageRow, 'tokensByModel'>]: UsageRow[Field];
+} & {
+  tokensByModel: Record<
+    string,
+    { requests: number; promptTokens: number; completionTokens: number }
+  >;
+};
 
 const STATUS_FIELDS: Readonly<
   Record<string, 'completed' | 'failed' | 'cancelled' | 'timedOut' | 'unknown'>
@@ -39,8 +54,8 @@ const STATUS_FIELDS: Readonly<
 };
 
 /**
- * Usage from the job ledger: each key's job records of the period, read from the `byOwner` index
- * (one Query per key, paged), summed per day and surface. Exact for every job whose end the
+ * Usage from the job ledger: each key's job records and token counters of the period, read from
+ * the `byOwner` index (one Query per key, paged), summed per day and surface. Exact for every job whose end the
  * gateway saw; the others count as `unfinished` (their records keep no timing).
  */
 export async function usageReport(options: {
@@ -115,8 +130,31 @@ function add(rows: Map<string, Counts>, keyId: string, item: Record<string, Attr
       unfinished: 0,
       gpuSeconds: 0,
       queueSeconds: 0,
+      openaiRequests: 0,
+      promptTokens: 0,
+      completionTokens: 0,
+      tokensByModel: {},
     };
     rows.set(key, row);
+  }
+  if (item[LEDGER_TABLE.partitionKey]?.S?.startsWith(TOKENS_KEY_PREFIX)) {
+    const requests = numberOf(item.openaiRequests);
+    const promptTokens = numberOf(item.promptTokens);
+    const completionTokens = numberOf(item.completionTokens);
+    row.openaiRequests += requests;
+    row.promptTokens += promptTokens;
+    row.completionTokens += completionTokens;
+    const model = item.model?.S ?? '';
+    const byModel = row.tokensByModel[model] ?? {
+      requests: 0,
+      promptTokens: 0,
+      completionTokens: 0,
+    };
+    row.tokensByModel[model] = byModel;
+    byModel.requests += requests;
+    byModel.promptTokens += promptTokens;
+    byModel.completionTokens += completionTokens;
+    return;
   }
   row.submitted++;
   const field = STATUS_FIELDS[item.status?.S ?? ''];

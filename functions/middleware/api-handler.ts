@@ -12,7 +12,7 @@ import { noteJobOutcome } from '../ledger/job-outcomes.ts';
 import { recordSubmission } from '../ledger/job-submissions.ts';
 import { settleJobEnd, submitWithinLimits } from '../limits/job-limits.ts';
 import { type Operation, routeFor } from '../routes.ts';
-import type { RunPodAnswer } from '../runpod/client.ts';
+import type { RunPodAnswer, RunPodStream } from '../runpod/client.ts';
 import { RunPodSession, type UpstreamCall } from '../runpod/runpod-session.ts';
 import { createGatewayRuntime, type GatewayRuntime } from '../runtime/gateway-runtime.ts';
 import { authenticate } from './authenticate.ts';
@@ -42,6 +42,8 @@ export interface GatewayRequest<Query, Body> {
   header(name: string): string | undefined;
   /** Calls RunPod on this request's endpoint with this surface's key. */
   call(call: UpstreamCall): Promise<RunPodAnswer>;
+  /** The same, with the answer's body handed over as it arrives (a worker's event stream). */
+  open(call: Omit<UpstreamCall, 'idempotent' | 'holdMs'>): Promise<RunPodStream>;
   /** Records the job RunPod just accepted (run, runsync); see `ledger/job-submissions.ts`. */
   recordSubmission(answer: RunPodAnswer, ttlMs: number | undefined): Promise<void>;
   /** Records the job's outcome when `answer` shows it ended; never fails the request. */
@@ -124,7 +126,7 @@ export function createApiHandler<
     requestEnd: (request) => endOf(request.context),
   })
     .use(requestContext(spec.operation))
-    .use(problemErrors())
+    .use(problemErrors(spec.operation))
     .use(authenticate(runtime))
     .use(rateLimit(runtime))
     .use(concurrencyLimit(runtime))
@@ -195,6 +197,7 @@ function gatewayRequestOf(
     state,
     header: (name) => headerOf(event, name),
     call: (call) => session.call(call),
+    open: (call) => session.open(call),
     recordSubmission: (answer, ttlMs) => {
       // The submitted job's id goes in the request's log line, as a follow-up's does.
       if (typeof answer.json.id === 'string') state.jobId = answer.json.id;

@@ -41,7 +41,7 @@ export function createGatewayWideHandler<QuerySchema extends z.ZodMiniType>(
   const runtime = createGatewayRuntime(spec.operation);
   return middy<APIGatewayProxyEvent, GatewayResponse, Error, GatewayContext>()
     .use(requestContext(spec.operation))
-    .use(problemErrors())
+    .use(problemErrors(spec.operation))
     .use(authenticate(runtime))
     .use(rateLimit(runtime))
     .use(validateRequest(runtime, { query: spec.query, hasJobId: false }))

@@ -2,14 +2,18 @@ import { toGatewayError } from '../http/map-error.ts';
 import { problemResponse, REQUEST_ID_HEADER } from '../http/response.ts';
 import { logger } from '../observability/logger.ts';
 import { logCompletion } from '../observability/request-log.ts';
+import { type Operation, routeFor } from '../routes.ts';
 import type { GatewayMiddleware } from './request-state.ts';
 
 /**
- * Last word on every response: errors become problem+json (RFC 9457), every answer gets
+ * Last word on every response: errors become problem+json (RFC 9457; OpenAI's error shape on
+ * the OpenAI-compatible routes), every answer gets
  * X-Request-Id and the headers earlier middleware asked for (RateLimit), and one log line records the outcome. Registered second in the chain so
  * its `after` runs after the handler's and its `onError` sees every failure.
  */
-export function problemErrors(): GatewayMiddleware {
+export function problemErrors(operation: Operation): GatewayMiddleware {
+  // OpenAI's clients parse only OpenAI's error shape.
+  const shape = routeFor(operation).openAi ? 'openai' : 'problem';
   return {
     after: (request) => {
       const { context, response } = request;
@@ -31,7 +35,7 @@ export function problemErrors(): GatewayMiddleware {
             middyRequest.error instanceof Error ? middyRequest.error : String(middyRequest.error),
         });
       }
-      const response = problemResponse(error, requestId);
+      const response = problemResponse(error, requestId, shape);
       Object.assign(response.headers, state?.responseHeaders, error.headers);
       response.headers[REQUEST_ID_HEADER] = requestId;
       if (state) logCompletion(state, error.status, error.code);

@@ -35,6 +35,8 @@ export interface RequestState {
   atEnd?: (() => Promise<void>)[];
   /** Work that outlives the response (a stream relay journaling after its caller left). */
   lingering?: Promise<void>;
+  /** Further fields of the completion log line (an OpenAI answer's model and tokens). */
+  logFields?: Record<string, string | number>;
   /** For the completion log line. */
   upstreamStatus?: number;
   upstreamLatencyMs?: number;

@@ -46,8 +46,11 @@ export function routeEndpoint(runtime: GatewayRuntime): GatewayMiddleware {
   };
 }
 
+/** `model` of an OpenAI-compatible body, else `input.model` of a job submission. */
 function modelOfBody(body: unknown): string | undefined {
-  if (typeof body !== 'object' || body === null || !('input' in body)) return undefined;
+  if (typeof body !== 'object' || body === null) return undefined;
+  if ('model' in body && typeof body.model === 'string') return body.model;
+  if (!('input' in body)) return undefined;
   const input = body.input;
   if (typeof input !== 'object' || input === null || !('model' in input)) return undefined;
   return typeof input.model === 'string' ? input.model : undefined;

@@ -23,6 +23,7 @@ export function logCompletion(
     upstreamStatus: state.upstreamStatus,
     upstreamLatencyMs: state.upstreamLatencyMs,
     latencyMs: Date.now() - state.startedAt,
+    ...state.logFields,
     ...extra,
   });
 }

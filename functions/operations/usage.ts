@@ -70,7 +70,9 @@ export const handler = createGatewayWideHandler({
 });
 
 /** The rows summed (seconds to the millisecond). */
-function totalsOf(rows: readonly UsageRow[]): Omit<UsageRow, 'day' | 'keyId' | 'surface'> {
+function totalsOf(
+  rows: readonly UsageRow[],
+): Omit<UsageRow, 'day' | 'keyId' | 'surface' | 'tokensByModel'> {
   const totals = {
     submitted: 0,
     completed: 0,
@@ -81,6 +83,9 @@ function totalsOf(rows: readonly UsageRow[]): Omit<UsageRow, 'day' | 'keyId' | '
     unfinished: 0,
     gpuSeconds: 0,
     queueSeconds: 0,
+    openaiRequests: 0,
+    promptTokens: 0,
+    completionTokens: 0,
   };
   for (const row of rows) {
     for (const field of Object.keys(totals) as (keyof typeof totals)[]) totals[field] += row[field];

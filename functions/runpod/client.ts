@@ -12,8 +12,22 @@ import {
   type HttpOrigin,
   HttpTimeoutError,
   httpOriginOf,
+  openHttp,
   sendHttp,
 } from './http-request.ts';
+
+type IncomingMessage = import('node:http').IncomingMessage;
+
+/** An answer RunPod (a worker's OpenAI-compatible server) is still sending. */
+export interface RunPodStream {
+  readonly status: number;
+  readonly contentType: string | undefined;
+  /** The body as it arrives; destroy it to stop. */
+  readonly body: IncomingMessage;
+}
+
+/** How much of a refused stream's body is read for its message. */
+const ERROR_BODY_LIMIT_BYTES = 64 * 1024;
 
 export interface RunPodCall {
   readonly endpointId: string;
@@ -117,6 +131,49 @@ export class RunPodClient {
   }
 
   /**
+   * One attempt whose 2xx body is handed over as it arrives (a worker's Server-Sent Events);
+   * `timeoutMs` bounds the wait for the answer to start. Any other status is read (bounded) and
+   * thrown as a `RunPodHttpError`, as `send` does.
+   */
+  async openStream(call: RunPodCall): Promise<RunPodStream> {
+    const headers: Record<string, string> = {
+      Authorization: `Bearer ${call.apiKey}`,
+      Accept: 'text/event-stream, application/json',
+      'User-Agent': USER_AGENT,
+      'Content-Type': 'application/json',
+    };
+    if (call.requestId !== undefined) headers['X-Request-Id'] = call.requestId;
+    let stream: Awaited<ReturnType<typeof openHttp>>;
+    try {
+      stream = await openHttp(this.#origin, {
+        method: call.method,
+        path: this.#pathOf(call),
+        headers,
+        timeoutMs: call.timeoutMs,
+        ...(call.body === undefined ? {} : { body: call.body }),
+        ...(call.signal === undefined ? {} : { signal: call.signal }),
+      });
+    } catch (error) {
+      throw failureOf(error, call);
+    }
+    const contentType = stream.headers['content-type'];
+    if (stream.status >= 200 && stream.status <= 299) {
+      return {
+        status: stream.status,
+        contentType: typeof contentType === 'string' ? contentType : undefined,
+        body: stream.body,
+      };
+    }
+    const text = await boundedTextOf(stream.body, ERROR_BODY_LIMIT_BYTES).catch(() => '');
+    const retryAfter = stream.headers['retry-after'];
+    throw new RunPodHttpError(
+      stream.status,
+      upstreamMessageOf(text, call.apiKey),
+      typeof retryAfter === 'string' ? retryAfter : undefined,
+    );
+  }
+
+  /**
    * For idempotent reads (`status`, `health`): retried on connection failures and
    * 502/503/504 with full-jitter backoff, while the deadline leaves room for another try.
    */
@@ -152,6 +209,21 @@ function failureOf(error: unknown, call: RunPodCall): Error {
   return new RunPodNetworkError('RunPod could not be reached', { cause: error });
 }
 
+/** At most `limit` bytes of a body, as text; the rest is dropped with the connection. */
+function boundedTextOf(body: IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    body.on('data', (chunk: Buffer) => {
+      parts.push(chunk);
+      size += chunk.length;
+      if (size >= limit) body.destroy();
+    });
+    body.once('close', () => resolve(Buffer.concat(parts).subarray(0, limit).toString('utf8')));
+    body.once('error', reject);
+  });
+}
+
 function jsonObjectOf(text: string): Record<string, unknown> {
   let json: unknown;
   try {
@@ -184,6 +256,10 @@ function upstreamMessageOf(text: string, apiKey: string): string | undefined {
     const json: unknown = JSON.parse(text);
     if (typeof json === 'object' && json !== null) {
       message = 'error' in json ? json.error : 'message' in json ? json.message : undefined;
+      // OpenAI's (and vLLM's) shape: {"error": {"message": …}}.
+      if (typeof message === 'object' && message !== null && 'message' in message) {
+        message = message.message;
+      }
     } else if (typeof json === 'string') {
       message = json;
     }

@@ -155,3 +155,54 @@ export function sendHttp(origin: HttpOrigin, init: HttpRequest): Promise<HttpAns
     request.end(init.body);
   });
 }
+
+/** An exchange whose body is read by the caller, as it arrives. */
+export interface HttpStream {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** The body; destroy it to end the exchange early. */
+  readonly body: IncomingMessage;
+}
+
+/**
+ * One HTTP exchange answered as soon as the status and headers arrive, for bodies relayed as
+ * they come (Server-Sent Events). `timeoutMs` bounds the wait for the headers only; the caller
+ * bounds the body (and aborts with `signal`).
+ */
+export function openHttp(
+  origin: HttpOrigin,
+  init: Omit<HttpRequest, 'maxBodyBytes'>,
+): Promise<HttpStream> {
+  const pool = origin.secure ? httpsPool : httpPool;
+  return new Promise((resolve, reject) => {
+    const request = (origin.secure ? https.request : http.request)({
+      hostname: origin.hostname,
+      port: origin.port,
+      path: init.path,
+      method: init.method,
+      headers: init.headers,
+      agent: agentOf(pool),
+      ...(init.signal === undefined ? {} : { signal: init.signal }),
+    });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      request.destroy(new HttpTimeoutError());
+    }, init.timeoutMs);
+    const fail = (error: Error) => {
+      clearTimeout(timer);
+      pool.lastActivityAt = Date.now();
+      reject(timedOut ? new HttpTimeoutError() : error);
+    };
+    request.on('error', fail);
+    request.once('response', (response: IncomingMessage) => {
+      clearTimeout(timer);
+      pool.lastActivityAt = Date.now();
+      // From here on the body's own 'error' reports failures to whoever reads it.
+      request.off('error', fail);
+      request.on('error', () => undefined);
+      resolve({ status: response.statusCode ?? 0, headers: response.headers, body: response });
+    });
+    request.end(init.body);
+  });
+}

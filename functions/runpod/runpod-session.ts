@@ -1,4 +1,4 @@
-import type { RunPodAnswer, RunPodClient } from './client.ts';
+import type { RunPodAnswer, RunPodClient, RunPodStream } from './client.ts';
 import { RunPodHttpError } from './errors.ts';
 
 /** One call an operation makes to RunPod, on its request's endpoint. */
@@ -68,6 +68,37 @@ export class RunPodSession {
         : await client.send(request);
       status = answer.status;
       return answer;
+    } catch (error) {
+      if (error instanceof RunPodHttpError) status = error.status;
+      throw error;
+    } finally {
+      onCall?.({ status, latencyMs: Date.now() - started });
+    }
+  }
+
+  /**
+   * One attempt whose answer is relayed as it arrives (never retried: it may be generating);
+   * the upstream timeout bounds the wait for it to start.
+   */
+  async open(call: Omit<UpstreamCall, 'idempotent' | 'holdMs'>): Promise<RunPodStream> {
+    const { client, deadline, upstreamTimeoutMs, requestId, onCall } = this.#options;
+    const apiKey = await this.#options.apiKey();
+    const started = Date.now();
+    let status: number | undefined;
+    try {
+      const stream = await client.openStream({
+        endpointId: call.endpointId ?? this.#options.endpointId,
+        path: call.path,
+        method: call.method,
+        query: call.query,
+        body: call.body,
+        apiKey,
+        timeoutMs: Math.max(1, Math.min(upstreamTimeoutMs, deadline - Date.now())),
+        signal: call.signal,
+        requestId,
+      });
+      status = stream.status;
+      return stream;
     } catch (error) {
       if (error instanceof RunPodHttpError) status = error.status;
       throw error;

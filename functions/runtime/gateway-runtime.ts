@@ -1,6 +1,7 @@
 import { KeyStore } from '../auth/key-store.ts';
 import { readSettings, type Settings } from '../config/settings.ts';
 import { DynamoDbJobLedger } from '../ledger/dynamodb-job-ledger.ts';
+import { DynamoDbTokenCounters } from '../ledger/token-counters.ts';
 import { DynamoDbConcurrencySlots } from '../limits/concurrency-slots.ts';
 import { DynamoDbDailyQuota } from '../limits/daily-quota.ts';
 import type { JobCounters } from '../limits/job-limits.ts';
@@ -27,6 +28,8 @@ export interface GatewayRuntime extends JobCounters {
   rateLimiter(): DynamoDbRateLimiter;
   /** Per-key concurrency slots, in the ledger's table; created on first use. */
   concurrencySlots(): DynamoDbConcurrencySlots;
+  /** Per-key token counters of the OpenAI-compatible routes; created on first use. */
+  tokenCounters(): DynamoDbTokenCounters;
 }
 
 /**
@@ -47,12 +50,14 @@ export function createGatewayRuntime(operation: Operation, env = process.env): G
       : new DynamoDbJobLedger({
           tableName: settings.ledgerTableName,
           endpoint: settings.dynamoDbEndpoint,
+          usageRetentionDays: settings.usageRetentionDays,
         });
   // health and purge-queue get the table for rate counters only: no ledger, no warm-up.
   const ledger = routeFor(operation).ledger === 'none' ? undefined : table;
   let rateLimiter: DynamoDbRateLimiter | undefined;
   let dailyQuota: DynamoDbDailyQuota | undefined;
   let jobsInFlight: DynamoDbJobsInFlight | undefined;
+  let tokenCounters: DynamoDbTokenCounters | undefined;
   let concurrencySlots: DynamoDbConcurrencySlots | undefined;
   const tableOf = (purpose: string) => {
     if (table === undefined)
@@ -94,6 +99,14 @@ export function createGatewayRuntime(operation: Operation, env = process.env): G
         access: () => quotas.access(),
       });
       return dailyQuota;
+    },
+    tokenCounters: () => {
+      const counters = tableOf('token usage');
+      tokenCounters ??= new DynamoDbTokenCounters(
+        { tableName: counters.tableName, access: () => counters.access() },
+        settings.usageRetentionDays,
+      );
+      return tokenCounters;
     },
     jobsInFlight: () => {
       const counters = tableOf('jobs-in-flight limits');

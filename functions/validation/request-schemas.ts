@@ -149,3 +149,16 @@ export const usageQuerySchema = built(() =>
     surface: z.optional(surfaceName),
   }),
 );
+
+/**
+ * The OpenAI-compatible routes' bodies: what the gateway reads (`model` to route, `stream` to
+ * relay); every other field goes to the worker as sent, for it to judge.
+ */
+export const openAiBodySchema = built(() =>
+  z.looseObject({
+    model: modelName,
+    stream: z.optional(z.nullable(z.boolean())),
+  }),
+);
+
+export type OpenAiBody = z.infer<typeof openAiBodySchema>;

@@ -200,4 +200,11 @@ export interface RunPodGatewayProps {
    * @default - every 5 minutes, for jobs submitted at least 2 minutes earlier
    */
   readonly jobSweep?: JobSweepProps | false;
+  /**
+   * How long job records (and token counters) stay in the ledger for usage reports, counted from
+   * submission: whole days, at least 2. Follow-up calls stop finding a job when RunPod forgets it
+   * whatever this says; this only decides when DynamoDB's TTL deletes the record.
+   * @default Duration.days(400)
+   */
+  readonly usageRetention?: Duration;
 }

@@ -68,6 +68,8 @@ export interface ResolvedSettings {
   readonly webAclArn: string | undefined;
   /** Reserved concurrency by operation (absent: none). */
   readonly reservedConcurrency: Partial<Record<Operation, number>>;
+  /** `USAGE_RETENTION_DAYS` when the prop is given. */
+  readonly usageRetentionDays: number | undefined;
   /** When the sweep of unseen job ends runs; undefined when it is off. */
   readonly jobSweep: { readonly intervalMinutes: number; readonly minAgeMs: number } | undefined;
   /** Method throttling by operation (absent: the stage's). */
@@ -157,6 +159,7 @@ export function resolveSettings(props: RunPodGatewayProps): ResolvedSettings {
         : checkDurationMs('streamMaxDuration', props.streamMaxDuration, streamTimeoutMs),
     streamJournal: props.streamJournal ?? true,
     jobSweep: jobSweepOf(props.jobSweep),
+    usageRetentionDays: usageRetentionDaysOf(props.usageRetention),
     streamLeaseMs:
       props.streamLeaseDuration === undefined
         ? undefined
@@ -283,4 +286,15 @@ function jobSweepOf(props: RunPodGatewayProps['jobSweep']): ResolvedSettings['jo
         ? 2 * 60_000
         : checkDurationMs('jobSweep.minAge', props.minAge, DAY_MS),
   };
+}
+
+function usageRetentionDaysOf(retention: RunPodGatewayProps['usageRetention']): number | undefined {
+  if (retention === undefined) return undefined;
+  const ms = checkDurationMs('usageRetention', retention, 10 * 365 * DAY_MS + 1);
+  if (ms % DAY_MS !== 0 || ms < 2 * DAY_MS) {
+    throw new Error(
+      `usageRetention must be a whole number of days, at least 2, got ${retention.toHumanString()}`,
+    );
+  }
+  return ms / DAY_MS;
 }

@@ -18,6 +18,7 @@ import {
   LEDGER_TABLE,
   QUOTA_KEY_PREFIX,
   RATE_KEY_PREFIX,
+  TOKENS_KEY_PREFIX,
 } from '../../functions/ledger/ledger-table.ts';
 import { LONG_RUNNING_OPERATIONS, type Operation, routeFor } from '../../functions/routes.ts';
 
@@ -40,6 +41,11 @@ export const LEDGER_ACTIONS: Readonly<Record<Operation, readonly string[]>> = {
   health: [],
   // Reads job records by owner, from the byOwner index only.
   usage: ['dynamodb:Query'],
+  // No job records: their token counters only (CountKeyRates).
+  'openai-chat': [],
+  'openai-completions': [],
+  'openai-embeddings': [],
+  'openai-models': [],
 };
 
 /**
@@ -77,6 +83,19 @@ export const RATE_LIMIT_ACTIONS: readonly string[] = ['dynamodb:GetItem', 'dynam
 
 /** What the long-running functions do with per-key concurrency slots (`conc#…`). */
 export const CONCURRENCY_ACTIONS: readonly string[] = ['dynamodb:DeleteItem', 'dynamodb:PutItem'];
+
+/** The counter items an operation's function may update (see `CountKeyRates`). */
+function counterKeysOf(operation: Operation): string[] {
+  const route = routeFor(operation);
+  // A token-counting route counts what its answers used (models answers report none).
+  if (route.openAi) {
+    return operation === 'openai-models'
+      ? [`${RATE_KEY_PREFIX}*`]
+      : [`${RATE_KEY_PREFIX}*`, `${TOKENS_KEY_PREFIX}*`];
+  }
+  if (route.ledger === 'none') return [`${RATE_KEY_PREFIX}*`];
+  return [`${RATE_KEY_PREFIX}*`, `${QUOTA_KEY_PREFIX}*`, `${IN_FLIGHT_KEY_PREFIX}*`];
+}
 
 export interface JobLedgerTableProps {
   readonly removalPolicy: RemovalPolicy;
@@ -192,10 +211,7 @@ export class JobLedgerTable extends Construct {
           'ForAllValues:StringLike': {
             // …and the functions that submit or follow jobs count them against the owner's
             // daily quotas and jobs in flight (a job's end settles both).
-            'dynamodb:LeadingKeys':
-              routeFor(operation).ledger === 'none'
-                ? [`${RATE_KEY_PREFIX}*`]
-                : [`${RATE_KEY_PREFIX}*`, `${QUOTA_KEY_PREFIX}*`, `${IN_FLIGHT_KEY_PREFIX}*`],
+            'dynamodb:LeadingKeys': counterKeysOf(operation),
           },
         },
       }),

@@ -121,6 +121,9 @@ export class RunPodGateway extends Construct {
       MAX_REQUEST_BODY_BYTES: String(settings.maxRequestBodyBytes),
       SERVICE_NAME: 'runpod-gateway',
       LOG_LEVEL: settings.logLevel,
+      ...(settings.usageRetentionDays === undefined
+        ? {}
+        : { USAGE_RETENTION_DAYS: String(settings.usageRetentionDays) }),
     };
 
     const functions: Partial<Record<Operation, NodejsFunction>> = {};

@@ -17,11 +17,13 @@ import {
 } from './http-io.ts';
 import type { JobEngine } from './job-engine.ts';
 import { isTerminal, type ReadonlyJob, toJobObject } from './job-record.ts';
+import { serveOpenAi } from './openai-face.ts';
 import type { StatsRecorder } from './simulator-stats.ts';
 import { parseSubmitBody } from './submit-request.ts';
 import type { TimerSet } from './timer-set.ts';
 
 const MiB = 1024 * 1024;
+const OPENAI_BODY_LIMIT_BYTES = 20 * MiB;
 
 /** Anything RunPod could plausibly issue; the gateway's own validation is stricter. */
 export const ENDPOINT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
@@ -281,10 +283,11 @@ export function createSimulatorServer(options: SimulatorServerOptions): Server {
       stats.countRequest('other');
       return sendError(response, 404, notFound);
     }
-    stats.countRequest(isOperation(operation) ? operation : 'other');
+    stats.countRequest(isOperation(operation) || operation === 'openai' ? operation : 'other');
     if (!isAuthorized(request.headers.authorization, apiKey)) {
       return sendError(response, 401, 'Unauthorized');
     }
+    if (operation === 'openai') return openAi(request, response, endpointId, [jobId, ...extra]);
     if (!isOperation(operation)) return sendError(response, 404, notFound);
     const rule = OPERATIONS[operation];
     const shapeFits = rule.takesJobId
@@ -321,6 +324,42 @@ export function createSimulatorServer(options: SimulatorServerOptions): Server {
       }
     }
     await handlers[operation]({ endpointId, jobId: jobId ?? '', url, body, response });
+  }
+
+  /** `/v2/{endpointId}/openai/v1/…`: the vLLM worker's OpenAI-compatible routes. */
+  async function openAi(
+    request: IncomingMessage,
+    response: ServerResponse,
+    endpointId: string,
+    parts: readonly (string | undefined)[],
+  ): Promise<void> {
+    if (
+      !ENDPOINT_ID_PATTERN.test(endpointId) ||
+      (endpointIds !== undefined && !endpointIds.has(endpointId))
+    ) {
+      return sendError(response, 404, `Endpoint ${endpointId} not found`);
+    }
+    const [version, ...rest] = parts;
+    if (version !== 'v1' || rest.length === 0) {
+      return sendError(response, 404, `No route for ${request.method} ${request.url}`);
+    }
+    const read = await readBody(request, OPENAI_BODY_LIMIT_BYTES);
+    if (!read.ok) return sendError(response, 400, 'Request body too large');
+    let body: unknown;
+    if (read.text.trim() !== '') {
+      try {
+        body = JSON.parse(read.text);
+      } catch {
+        return sendError(response, 400, 'Request body is not valid JSON');
+      }
+    }
+    await serveOpenAi({
+      path: rest.join('/'),
+      method: request.method ?? '',
+      body,
+      response,
+      timers,
+    });
   }
 
   const server = createServer((request, response) => {

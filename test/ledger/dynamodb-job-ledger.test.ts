@@ -68,6 +68,33 @@ describe.each(LEDGER_ENGINES)('the job ledger on $name', ({ start }) => {
     expect(await ledger.find(job.jobId)).toBeUndefined();
   });
 
+  it('keeps a record for usage past RunPod\u2019s horizon, where follow-ups no longer find it', async () => {
+    const keeping = new DynamoDbJobLedger({
+      tableName: TABLE,
+      endpoint: engine.endpoint,
+      usageRetentionDays: 400,
+    });
+    const forgotten = jobOf({ expiresAt: Math.floor(Date.now() / 1000) - 1 });
+    await keeping.record(forgotten);
+    const { client, sdk } = await keeping.access();
+
+    const { Item } = await client.send(
+      new sdk.GetItemCommand({
+        TableName: TABLE,
+        Key: { [LEDGER_TABLE.partitionKey]: { S: `job#${forgotten.jobId}` } },
+      }),
+    );
+
+    expect(await keeping.find(forgotten.jobId)).toBeUndefined();
+    expect(await keeping.find(forgotten.jobId, { includeForgotten: true })).toMatchObject({
+      jobId: forgotten.jobId,
+      expiresAt: forgotten.expiresAt,
+    });
+    const keptForDays =
+      (Number(Item?.[LEDGER_TABLE.timeToLive]?.N) - forgotten.createdAt / 1000) / 86_400;
+    expect(Math.round(keptForDays)).toBe(400);
+  });
+
   it('records a job\u2019s outcome once, and records nothing for an unknown job', async () => {
     const job = jobOf();
     await ledger.record(job);
