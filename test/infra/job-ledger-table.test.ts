@@ -1,6 +1,6 @@
 import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
-import { LONG_RUNNING_OPERATIONS, ROUTES } from '../../functions/routes.ts';
+import { LONG_RUNNING_OPERATIONS, ROUTES, resourcePathOf } from '../../functions/routes.ts';
 import {
   CONCURRENCY_ACTIONS,
   IDEMPOTENCY_ACTIONS,
@@ -51,7 +51,7 @@ describe('the job ledger table', () => {
 
     for (const route of ROUTES) {
       const fn = Object.values(functions).find((resource) =>
-        String((resource.Properties as Json).Description).includes(`/${route.path.split('/')[1]}`),
+        String((resource.Properties as Json).Description).endsWith(` ${resourcePathOf(route)}`),
       );
       if (!fn) throw new Error(`no function for ${route.operation}`);
       const properties = fn.Properties as Json;
@@ -106,7 +106,15 @@ describe('the job ledger table', () => {
         });
       }
       // Every function keeps its keys' rate counters; those that submit or follow jobs, their
-      // quotas and jobs in flight too.
+      // quotas and jobs in flight too; the OpenAI-compatible ones that answer with tokens, the
+      // token counters.
+      const counters = route.openAi
+        ? route.operation === 'openai-models'
+          ? ['rate#*']
+          : ['rate#*', 'tokens#*']
+        : route.ledger === 'none'
+          ? ['rate#*']
+          : ['rate#*', 'quota#*', 'flight#*'];
       expected.push({
         Sid: 'CountKeyRates',
         Effect: 'Allow',
@@ -114,8 +122,7 @@ describe('the job ledger table', () => {
         Resource: table,
         Condition: {
           'ForAllValues:StringLike': {
-            'dynamodb:LeadingKeys':
-              route.ledger === 'none' ? ['rate#*'] : ['rate#*', 'quota#*', 'flight#*'],
+            'dynamodb:LeadingKeys': counters,
           },
         },
       });

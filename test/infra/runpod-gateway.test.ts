@@ -9,6 +9,7 @@ import { ERROR_CODES } from '../../functions/http/error-codes.ts';
 import {
   API_PREFIX,
   BUFFERED_INTEGRATION_TIMEOUT_SECONDS,
+  LONG_RUNNING_OPERATIONS,
   type Operation,
   ROUTES,
   resourcePathOf,
@@ -68,7 +69,7 @@ describe('RunPodGateway with default props', () => {
         LoggingConfig: { LogFormat: 'JSON' },
       });
       // The long-running functions are capped; the others share the account's pool.
-      const capped = ['stream', 'runsync', 'status-sync'].includes(route.operation);
+      const capped = LONG_RUNNING_OPERATIONS.has(route.operation);
       expect(properties?.ReservedConcurrentExecutions).toBe(capped ? 50 : undefined);
     }
   });

@@ -91,6 +91,10 @@ describe('npm run usage', () => {
         unfinished: 1,
         gpuSeconds: seconds(aEnds, 'executionTime'),
         queueSeconds: seconds(aEnds, 'delayTime'),
+        openaiRequests: 0,
+        promptTokens: 0,
+        completionTokens: 0,
+        tokensByModel: {},
       },
       {
         day: today,
@@ -105,11 +109,15 @@ describe('npm run usage', () => {
         unfinished: 0,
         gpuSeconds: seconds([bEnd], 'executionTime'),
         queueSeconds: seconds([bEnd], 'delayTime'),
+        openaiRequests: 0,
+        promptTokens: 0,
+        completionTokens: 0,
+        tokensByModel: {},
       },
     ]);
     const csv = await usage('--keys', 'usage-b', '--format', 'csv');
     expect(csv.split('\n')[0]).toBe(
-      'day,keyId,surface,submitted,completed,failed,cancelled,timedOut,unknown,unfinished,gpuSeconds,queueSeconds',
+      'day,keyId,surface,submitted,completed,failed,cancelled,timedOut,unknown,unfinished,gpuSeconds,queueSeconds,openaiRequests,promptTokens,completionTokens',
     );
     expect(
       await usage('--keys', 'usage-b', '--from', '2020-01-01', '--to', '2020-01-02'),

@@ -46,7 +46,8 @@ describe('unknown things', () => {
 
   it('answers 404 for an unknown route and 405 for a wrong method', async () => {
     const client = await startTestSimulator();
-    expect((await client.call('/openai/v1/models')).status).toBe(404);
+    expect((await client.call('/openai/v2/models')).status).toBe(404);
+    expect((await client.call('/requests')).status).toBe(404);
     expect((await client.call('/status')).status).toBe(404);
     const wrongMethod = await client.call('/run');
     expect(wrongMethod.status).toBe(405);

@@ -38,6 +38,7 @@ describe('readSettings', () => {
       streamLeaseMs: 30_000,
       ledgerTableName: 'gateway-ledger',
       dynamoDbEndpoint: undefined,
+      usageRetentionDays: 400,
     });
     expect(DEFAULT_RUNPOD_BASE_URL).toBe(settings.runpodBaseUrl);
   });
@@ -95,6 +96,7 @@ describe('readSettings', () => {
       STREAM_POLL_WAIT_MS: '2000',
       STREAM_JOURNAL: 'off',
       STREAM_LEASE_MS: '9000',
+      USAGE_RETENTION_DAYS: '30',
     });
 
     // Assess
@@ -114,6 +116,7 @@ describe('readSettings', () => {
       streamLeaseMs: 9_000,
       ledgerTableName: 'gateway-ledger',
       dynamoDbEndpoint: undefined,
+      usageRetentionDays: 30,
     });
   });
 
