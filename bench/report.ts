@@ -10,6 +10,7 @@ import { COMPARE_SUFFIX } from './compare.ts';
 import type { LargeOutputResult } from './large-output.ts';
 import type { LimiterAccuracyResult } from './limits.ts';
 import { type E2eTarget, isComparedWithProxy, type LocalE2eResult } from './local-e2e.ts';
+import type { OpenAiStreamResult } from './openai-stream.ts';
 import { PROJECT_ROOT } from './processes.ts';
 import { round } from './stats.ts';
 import type { StreamingResult } from './streaming.ts';
@@ -44,6 +45,10 @@ export const BUDGETS = {
   limiterOverAdmitted: 0,
   /** …and at least this share of it (the median run). */
   limiterAdmittedShare: 0.8,
+  /** A streamed chat completion: time to first token added over the worker's own. */
+  openAiAddedTtftP50Ms: 5,
+  /** …and the gaps between tokens, added at p99. */
+  openAiAddedGapP99Ms: 2,
 } as const;
 
 export interface MachineInfo {
@@ -78,6 +83,7 @@ export interface BenchResults {
   readonly localE2e?: LocalE2eResult;
   readonly streaming?: StreamingResult;
   readonly limiter?: LimiterAccuracyResult;
+  readonly openAiStream?: OpenAiStreamResult;
 }
 
 export interface BudgetCheck {
@@ -259,6 +265,21 @@ export function evaluateBudgets(results: BenchSections): BudgetCheck[] {
         scenario.journalWritesPerPoll <= BUDGETS.streamJournalWritesPerPoll,
       );
     }
+  }
+  if (results.openAiStream) {
+    const stream = results.openAiStream;
+    add(
+      'openai.ttft',
+      `streamed chat completion: time to first token added ≤ ${BUDGETS.openAiAddedTtftP50Ms} ms p50 over the worker directly (${stream.tokens} tokens @ ${stream.intervalMs} ms, ${stream.repetitions} runs each)`,
+      `${signed(stream.addedTtftP50Ms, 2)} ms (${stream.gateway.ttftMs.p50} vs ${stream.direct.ttftMs.p50} ms)`,
+      stream.addedTtftP50Ms <= BUDGETS.openAiAddedTtftP50Ms,
+    );
+    add(
+      'openai.gaps',
+      `gaps between streamed tokens preserved: added p99 ≤ ${BUDGETS.openAiAddedGapP99Ms} ms; the first token reaches the client before the worker's last (no buffering)`,
+      `${signed(stream.addedGapP99Ms, 2)} ms (p99 ${stream.gateway.gapMs.p99} vs ${stream.direct.gapMs.p99} ms; median first-to-last ${stream.gateway.spanMs} vs ${stream.direct.spanMs} ms)`,
+      stream.addedGapP99Ms <= BUDGETS.openAiAddedGapP99Ms && stream.firstBeforeLast,
+    );
   }
   if (results.limiter) {
     const { processes, perSecond, burst, runs, worstOverAdmitted, medianAdmittedShare } =

@@ -10,6 +10,7 @@ import { buildCompareFunctions, compareRootOf } from './compare.ts';
 import { measureLargeOutput } from './large-output.ts';
 import { measureLimiterAccuracy } from './limits.ts';
 import { measureLocalE2e } from './local-e2e.ts';
+import { measureOpenAiStream } from './openai-stream.ts';
 import { OUT_DIR, PROJECT_ROOT } from './processes.ts';
 import { profileGateway } from './profile.ts';
 import {
@@ -44,6 +45,7 @@ const SECTIONS = [
   'e2e',
   'stream',
   'limits',
+  'openai',
   'profile',
 ] as const;
 type Section = (typeof SECTIONS)[number];
@@ -187,6 +189,14 @@ for (const section of sections) {
       embedded: !quick,
       logComparison: !quick,
       ...(compareRoot === undefined ? {} : { compareRoot }),
+      log,
+    });
+  } else if (section === 'openai') {
+    results.openAiStream = await measureOpenAiStream({
+      tokens: 40,
+      intervalMs: 20,
+      firstTokenDelayMs: 30,
+      repetitions: quick ? 6 : 30,
       log,
     });
   } else if (section === 'limits') {

@@ -57,7 +57,7 @@ describe('an OpenAI-compatible stream', () => {
     } as never);
     let tokens = 0;
     const failure = await (async () => {
-      for await (const _chunk of stream as AsyncIterable<unknown>) tokens++;
+      for await (const _chunk of stream as unknown as AsyncIterable<unknown>) tokens++;
     })().catch((error: unknown) => error);
 
     expect(failure).toBeInstanceOf(OpenAI.APIError);
@@ -94,6 +94,6 @@ describe('an OpenAI-compatible stream', () => {
     });
     expect(refused).toBeInstanceOf(OpenAI.RateLimitError);
     expect(refused).toMatchObject({ code: 'rate_limited', type: 'rate_limit_error' });
-    expect((refused as OpenAI.RateLimitError).headers?.get('retry-after')).toBeTruthy();
+    expect((refused as InstanceType<typeof OpenAI.RateLimitError>).headers?.get('retry-after')).toBeTruthy();
   });
 });
