@@ -23,6 +23,21 @@ const SUBMIT_BODY = JSON.stringify({
   input: { prompt: 'Write a haiku about latency.', max_tokens: 64 },
 });
 
+/** The OpenAI-compatible routes' bodies: answered whole (the streamed relay is its own section). */
+const OPENAI_BODIES: Partial<Record<Operation, string>> = {
+  'openai-chat': JSON.stringify({
+    model: 'bench-model',
+    messages: [{ role: 'user', content: 'Write a haiku about latency.' }],
+    max_tokens: 64,
+  }),
+  'openai-completions': JSON.stringify({
+    model: 'bench-model',
+    prompt: 'Latency is',
+    max_tokens: 64,
+  }),
+  'openai-embeddings': JSON.stringify({ model: 'bench-model', input: 'Latency' }),
+};
+
 export interface BenchCredentials {
   readonly token: string;
   /** A second key, with a request rate for every operation (never reached in the bench). */
@@ -98,12 +113,12 @@ function callOf(operation: Operation): OperationCall {
   const route = routeFor(operation);
   const method = route.methods[0] ?? 'GET';
   const submits = operation === 'run' || operation === 'runsync';
-  return {
-    method,
-    resource: route.path,
-    path: route.path.replace('{jobId}', JOB_ID),
-    body: submits ? SUBMIT_BODY : undefined,
-  };
+  const body = submits
+    ? SUBMIT_BODY
+    : route.openAi && method === 'POST'
+      ? OPENAI_BODIES[operation]
+      : undefined;
+  return { method, resource: route.path, path: route.path.replace('{jobId}', JOB_ID), body };
 }
 
 /** The REST proxy event API Gateway hands the operation's function. */

@@ -70,6 +70,40 @@ const ANSWERS: Readonly<Record<string, string>> = {
     jobs: { completed: 1, failed: 0, inProgress: 0, inQueue: 0, retried: 0 },
     workers: { idle: 2, initializing: 0, ready: 2, running: 0, throttled: 0, unhealthy: 0 },
   }),
+  // A vLLM worker's OpenAI-compatible answers, by the path below `openai/v1/`.
+  'openai/v1/chat/completions': JSON.stringify({
+    id: 'chatcmpl-bench',
+    object: 'chat.completion',
+    created: 1_733_000_000,
+    model: 'bench-model',
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant', content: 'Latency, hidden cost.' },
+        logprobs: null,
+        finish_reason: 'stop',
+      },
+    ],
+    usage: { prompt_tokens: 7, completion_tokens: 4, total_tokens: 11 },
+  }),
+  'openai/v1/completions': JSON.stringify({
+    id: 'cmpl-bench',
+    object: 'text_completion',
+    created: 1_733_000_000,
+    model: 'bench-model',
+    choices: [{ index: 0, text: ' a tax.', logprobs: null, finish_reason: 'stop' }],
+    usage: { prompt_tokens: 2, completion_tokens: 3, total_tokens: 5 },
+  }),
+  'openai/v1/embeddings': JSON.stringify({
+    object: 'list',
+    data: [{ object: 'embedding', index: 0, embedding: [0.1, 0.2, 0.3, 0.4] }],
+    model: 'bench-model',
+    usage: { prompt_tokens: 1, total_tokens: 1 },
+  }),
+  'openai/v1/models': JSON.stringify({
+    object: 'list',
+    data: [{ id: 'bench-model', object: 'model', created: 1_733_000_000, owned_by: 'vllm' }],
+  }),
 };
 
 async function listen(server: Server): Promise<string> {
@@ -112,7 +146,8 @@ export async function startInstantUpstream(
     count++;
     arrivals.record();
     drain(request, () => {
-      const operation = (request.url ?? '').split('?')[0]?.split('/')[3] ?? '';
+      const parts = (request.url ?? '').split('?')[0]?.split('/') ?? [];
+      const operation = parts[3] === 'openai' ? parts.slice(3).join('/') : (parts[3] ?? '');
       const answer = answers[operation];
       if (answer === undefined) reply(response, 404, 'application/json', '{"error":"not found"}');
       else reply(response, 200, 'application/json', answer);

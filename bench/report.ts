@@ -186,7 +186,7 @@ export function evaluateBudgets(results: BenchSections): BudgetCheck[] {
     if (counted.length > 0) {
       add(
         'ledger.callsPerRequest',
-        "ledger calls per request: 1 read per follow-up, 1 conditional write per submission (+ 1 put and 1 update of the idempotency record with Idempotency-Key; + the page and the journal's close for a journaled stream poll that drained a finished job; + 1 counter update for a key with a request rate), none elsewhere",
+        "ledger calls per request: 1 read per follow-up, 1 conditional write per submission (+ 1 put and 1 update of the idempotency record with Idempotency-Key; + the page and the journal's close for a journaled stream poll that drained a finished job; + 1 counter update for a key with a request rate; + 1 token counter update per OpenAI-compatible answer), none elsewhere",
         wrong.length === 0
           ? `as budgeted for all ${counted.length} (counted by the instant DynamoDB)`
           : wrong
@@ -602,6 +602,8 @@ function expectedLedgerCalls(label: string): Readonly<Record<string, number>> | 
   // One conditional update of the key's counter per request.
   if (label === RATE_LIMITED_LABEL) return { UpdateItem: 1 };
   if (!isOperation(label)) return undefined;
+  // One conditional-free `ADD` to the key's token counter per answer that reports tokens.
+  if (routeFor(label).openAi) return label === 'openai-models' ? {} : { UpdateItem: 1 };
   const use = routeFor(label).ledger;
   return use === 'lookup' ? { GetItem: 1 } : use === 'record' ? { PutItem: 1 } : {};
 }
