@@ -94,6 +94,8 @@ describe('an OpenAI-compatible stream', () => {
     });
     expect(refused).toBeInstanceOf(OpenAI.RateLimitError);
     expect(refused).toMatchObject({ code: 'rate_limited', type: 'rate_limit_error' });
-    expect((refused as InstanceType<typeof OpenAI.RateLimitError>).headers?.get('retry-after')).toBeTruthy();
+    expect(
+      (refused as InstanceType<typeof OpenAI.RateLimitError>).headers?.get('retry-after'),
+    ).toBeTruthy();
   });
 });
