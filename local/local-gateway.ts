@@ -87,6 +87,8 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
   process.env.GATEWAY_CONFIG = routingConfigPath;
   process.env.GATEWAY_KEY_STORE = `file:${resolve(options.keysFile)}`;
   process.env.SERVICE_NAME ??= 'runpod-gateway-local';
+  // CloudWatch's metric lines would only clutter a terminal; POWERTOOLS_METRICS_DISABLED=false shows them.
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   // Keys created with `npm run keys` while the server runs should work within seconds.
   process.env.SECRETS_MAX_AGE_MS ??= '2000';
   Object.assign(process.env, options.settings);

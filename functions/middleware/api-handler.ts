@@ -7,7 +7,7 @@ import type { KeyEntry } from '../auth/key-store.ts';
 import { headerOf } from '../http/headers.ts';
 import type { GatewayResponse } from '../http/response.ts';
 import type { IdempotentSubmissions, StoredSubmission } from '../ledger/idempotent-submissions.ts';
-import type { JobRecord } from '../ledger/job-ledger.ts';
+import type { JobOutcome, JobRecord } from '../ledger/job-ledger.ts';
 import { noteJobOutcome } from '../ledger/job-outcomes.ts';
 import { recordSubmission } from '../ledger/job-submissions.ts';
 import { settleJobEnd, submitWithinLimits } from '../limits/job-limits.ts';
@@ -213,7 +213,10 @@ function gatewayRequestOf(
         ttlMs,
         requestId: state.requestId,
         counted: state.jobCounts ?? {},
-        onEnd: (job, outcome) => settleJobEnd(runtime, job, outcome, false),
+        onEnd: (job, outcome) => {
+          noteGpuTime(state, job, outcome);
+          return settleJobEnd(runtime, job, outcome, false);
+        },
       });
     },
     noteOutcome: async (answer) => {
@@ -223,7 +226,10 @@ function gatewayRequestOf(
           state.job,
           answer,
           state.requestId,
-          (job, end, rerun) => settleJobEnd(runtime, job, end, rerun),
+          (job, end, rerun) => {
+            noteGpuTime(state, job, end);
+            return settleJobEnd(runtime, job, end, rerun);
+          },
         );
       }
     },
@@ -256,6 +262,19 @@ function gatewayRequestOf(
       });
       return { text: await replayTextOf(stored, session), replayed };
     },
+  };
+}
+
+/**
+ * The GPU time of the job end this request recorded, for its log line: the top-consumers rule
+ * sums it per owner (a job's end is recorded once, so it is counted once).
+ */
+function noteGpuTime(state: RequestState, job: JobRecord, outcome: JobOutcome): void {
+  if (outcome.executionTime === undefined) return;
+  state.logFields = {
+    ...state.logFields,
+    ownerKeyId: job.ownerKeyId,
+    gpuMs: outcome.executionTime,
   };
 }
 

@@ -1,9 +1,10 @@
 import type { RequestState } from '../middleware/request-state.ts';
 import { logger } from './logger.ts';
+import { publishRequestMetrics } from './request-metrics.ts';
 
 /**
- * The one log line per request. Fields are named one by one so that nothing else (headers,
- * bodies, tokens, `s3Config`) can slip in.
+ * The one log line per request, and its metrics. Fields are named one by one so that nothing
+ * else (headers, bodies, tokens, `s3Config`) can slip in.
  */
 export function logCompletion(
   state: RequestState,
@@ -11,6 +12,8 @@ export function logCompletion(
   code?: string,
   extra?: Readonly<Record<string, string | number>>,
 ): void {
+  const fields = { ...state.logFields, ...extra };
+  publishRequestMetrics(state, status, code, fields);
   logger.info('request completed', {
     requestId: state.requestId,
     operation: state.operation,
@@ -23,7 +26,6 @@ export function logCompletion(
     upstreamStatus: state.upstreamStatus,
     upstreamLatencyMs: state.upstreamLatencyMs,
     latencyMs: Date.now() - state.startedAt,
-    ...state.logFields,
-    ...extra,
+    ...fields,
   });
 }

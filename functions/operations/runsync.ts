@@ -33,7 +33,10 @@ export const handler = createApiHandler({
       return answer;
     });
     const response = passThroughJson(text);
-    if (replayed) response.headers[IDEMPOTENT_REPLAYED_HEADER] = 'true';
+    if (replayed) {
+      response.headers[IDEMPOTENT_REPLAYED_HEADER] = 'true';
+      request.state.logFields = { ...request.state.logFields, replayed: 1 };
+    }
     return response;
   },
 });

@@ -207,4 +207,11 @@ export interface RunPodGatewayProps {
    * @default Duration.days(400)
    */
   readonly usageRetention?: Duration;
+  /**
+   * The functions' metrics (CloudWatch embedded metric format, namespace `RunPodGateway`), the
+   * dashboard, the top-consumer Contributor Insights rules and the alarms on those metrics.
+   * `false` turns them all off (`POWERTOOLS_METRICS_DISABLED`): no custom metric charges.
+   * @default true
+   */
+  readonly metrics?: boolean;
 }

@@ -68,6 +68,8 @@ export interface ResolvedSettings {
   readonly webAclArn: string | undefined;
   /** Reserved concurrency by operation (absent: none). */
   readonly reservedConcurrency: Partial<Record<Operation, number>>;
+  /** Metrics, dashboard, top-consumer rules and metric alarms. */
+  readonly metrics: boolean;
   /** `USAGE_RETENTION_DAYS` when the prop is given. */
   readonly usageRetentionDays: number | undefined;
   /** When the sweep of unseen job ends runs; undefined when it is off. */
@@ -160,6 +162,7 @@ export function resolveSettings(props: RunPodGatewayProps): ResolvedSettings {
     streamJournal: props.streamJournal ?? true,
     jobSweep: jobSweepOf(props.jobSweep),
     usageRetentionDays: usageRetentionDaysOf(props.usageRetention),
+    metrics: props.metrics ?? true,
     streamLeaseMs:
       props.streamLeaseDuration === undefined
         ? undefined

@@ -10,7 +10,7 @@ import {
   ResponseTransferMode,
   RestApi,
 } from 'aws-cdk-lib/aws-apigateway';
-import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
+import type { Alarm, Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
@@ -35,6 +35,7 @@ import {
 import type { RoutingConfig } from '../../functions/routing/routing-config.ts';
 import { RUNPOD_API_KEY_PLACEHOLDER } from '../../functions/secrets/secret-source.ts';
 import { createGatewayAlarms } from './gateway-alarms.ts';
+import { GatewayDashboard } from './gateway-dashboard.ts';
 import type { RunPodGatewayProps } from './gateway-props.ts';
 import { resolveSettings } from './gateway-settings.ts';
 import { JobLedgerTable } from './job-ledger-table.ts';
@@ -60,6 +61,9 @@ export type {
 
 /** What the created RunPod key secret holds until the operator stores the real key. */
 export { RUNPOD_API_KEY_PLACEHOLDER };
+
+/** The functions' `service` (their log lines' and metrics' dimension). */
+const GATEWAY_SERVICE_NAME = 'runpod-gateway';
 
 /** The repository root: handlers live in `functions/operations/`, the lock file beside package.json. */
 const PROJECT_ROOT = join(import.meta.dirname, '..', '..');
@@ -91,6 +95,8 @@ export class RunPodGateway extends Construct {
   readonly routing: RoutingConfig;
   /** The job ledger table: which key owns which job, on which endpoint, how it ended. */
   readonly ledgerTable: ITable;
+  /** The operators' dashboard (unless `metrics: false`). */
+  readonly dashboard: Dashboard | undefined;
   /** The scheduled sweep of unseen job ends (unless `jobSweep: false`). */
   readonly sweepFunction: NodejsFunction | undefined;
 
@@ -119,14 +125,16 @@ export class RunPodGateway extends Construct {
       RUNPOD_BASE_URL: settings.upstreamBaseUrl,
       SECRETS_MAX_AGE_MS: String(settings.secretsMaxAgeMs),
       MAX_REQUEST_BODY_BYTES: String(settings.maxRequestBodyBytes),
-      SERVICE_NAME: 'runpod-gateway',
+      SERVICE_NAME: GATEWAY_SERVICE_NAME,
       LOG_LEVEL: settings.logLevel,
+      ...(settings.metrics ? {} : { POWERTOOLS_METRICS_DISABLED: 'true' }),
       ...(settings.usageRetentionDays === undefined
         ? {}
         : { USAGE_RETENTION_DAYS: String(settings.usageRetentionDays) }),
     };
 
     const functions: Partial<Record<Operation, NodejsFunction>> = {};
+    const logGroups: ILogGroup[] = [];
     for (const route of ROUTES) {
       const environment = { ...commonEnvironment };
       const upstreamTimeoutMs = settings.upstreamTimeoutsMs[route.operation];
@@ -170,6 +178,7 @@ export class RunPodGateway extends Construct {
       );
       acknowledgeWildcardResources(operationFunction.role, settings.tracing);
       functions[route.operation] = operationFunction.function;
+      logGroups.push(operationFunction.logGroup);
     }
     this.functions = functions as Record<Operation, NodejsFunction>;
 
@@ -201,6 +210,7 @@ export class RunPodGateway extends Construct {
         statements: ledger.sweepStatements(),
       });
       acknowledgeWildcardResources(sweep.role, settings.tracing);
+      logGroups.push(sweep.logGroup);
       new Rule(this, 'JobSweepSchedule', {
         description: 'RunPod gateway: sweep of unseen job ends',
         schedule: Schedule.rate(Duration.minutes(settings.jobSweep.intervalMinutes)),
@@ -258,6 +268,14 @@ export class RunPodGateway extends Construct {
       functions: this.functions,
       sweep: this.sweepFunction,
     });
+    if (settings.metrics) {
+      const observability = new GatewayDashboard(this, 'Observability', {
+        service: GATEWAY_SERVICE_NAME,
+        logGroups,
+      });
+      this.dashboard = observability.dashboard;
+      this.alarms = [...this.alarms, ...observability.alarms];
+    }
     this.alarmTopic =
       props.alarmTopic === false ? undefined : (props.alarmTopic ?? this.createAlarmTopic());
     for (const alarm of this.alarms) {

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbJobLedger } from '../../functions/ledger/dynamodb-job-ledger.ts';
+import { emfLinesOf } from '../helpers/emf.ts';
 import {
   type BundleHarness,
   bearer,
@@ -317,5 +318,30 @@ describe('buffered route bundles under aws-lambda-ric', () => {
     expect(output).not.toContain(harness.token);
     expect(output).not.toContain(harness.simulator.apiKey);
     expect(output.toLowerCase()).not.toContain('authorization');
+  });
+
+  it('writes one valid EMF line per request, with bounded dimensions and the ids as properties', () => {
+    const lines = emfLinesOf(harness.allOutput());
+    const of = (operation: string, metric: string) =>
+      lines.filter((line) => line.dimensions.operation === operation && metric in line.metrics);
+
+    expect(lines.length).toBeGreaterThan(5);
+    for (const line of lines) {
+      expect(line.namespace).toBe('RunPodGateway');
+      expect(Object.keys(line.dimensions).sort()).toEqual(['operation', 'service', 'surface']);
+      expect(line.metrics.Requests).toBe(1);
+      expect(line.units.Latency).toBe('Milliseconds');
+      expect(JSON.stringify(line.root)).not.toContain(harness.token);
+    }
+    // A success through RunPod, a key refused, RunPod unreachable: each counted as such.
+    expect(of('health', 'RunPod2xx')[0]).toMatchObject({
+      dimensions: { surface: 'embeddings' },
+      root: { keyId: expect.any(String), requestId: expect.any(String) },
+    });
+    expect(of('health', 'RunPod2xx')[0]?.metrics.RunPodLatency).toBeGreaterThanOrEqual(0);
+    expect(lines.filter((line) => 'AuthFailures' in line.metrics).length).toBeGreaterThan(0);
+    expect(lines.find((line) => 'AuthFailures' in line.metrics)?.metrics.Errors4xx).toBe(1);
+    expect(lines.find((line) => 'RunPodUnreachable' in line.metrics)?.metrics.Errors5xx).toBe(1);
+    expect(of('run', 'Requests').length).toBeGreaterThan(0);
   });
 });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { emfLinesOf } from '../helpers/emf.ts';
 import {
   type BundleHarness,
   bearer,
@@ -79,8 +80,11 @@ describe('OpenAI-compatible route bundles under aws-lambda-ric', () => {
       .join('');
     expect(deltas).toBe('one two three four');
     expect(result.errorType).toBeUndefined();
-    // The tokens were counted for the key's usage before the invocation ended.
+    // The tokens were counted for the key's usage before the invocation ended, and published.
     expect(chat.process.output()).toContain('"promptTokens":1');
+    const metrics = emfLinesOf(chat.process.output()).at(-1);
+    expect(metrics?.dimensions).toMatchObject({ operation: 'openai-chat', surface: 'chat' });
+    expect(metrics?.metrics).toMatchObject({ StreamDone: 1, PromptTokens: 1, CompletionTokens: 4 });
   });
 
   it('lists the models buffered, and refuses a missing key in OpenAI’s shape', async () => {

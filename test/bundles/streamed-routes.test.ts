@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routeFor } from '../../functions/routes.ts';
+import { emfLinesOf } from '../helpers/emf.ts';
 import {
   type BundleHarness,
   bearer,
@@ -479,5 +480,18 @@ describe('streamed route bundles under aws-lambda-ric', () => {
     expect(output).not.toContain(harness.token);
     expect(output).not.toContain(harness.simulator.apiKey);
     expect(output.toLowerCase()).not.toContain('authorization');
+  });
+
+  it('writes valid EMF for streamed answers too: stream outcomes, chunks and durations', () => {
+    const lines = emfLinesOf(harness.allOutput());
+    const streams = lines.filter((line) => line.dimensions.operation === 'stream');
+    const done = streams.find((line) => 'StreamDone' in line.metrics && line.metrics.StreamChunks);
+
+    expect(lines.length).toBeGreaterThan(5);
+    expect(done?.metrics.StreamChunks).toBeGreaterThanOrEqual(1);
+    expect(done?.units.StreamDuration).toBe('Milliseconds');
+    expect(streams.some((line) => 'StreamTimeout' in line.metrics)).toBe(true);
+    expect(lines.some((line) => line.dimensions.operation === 'runsync')).toBe(true);
+    for (const line of lines) expect(line.metrics.Requests).toBe(1);
   });
 });

@@ -511,8 +511,9 @@ describe('RunPodGateway with default props', () => {
     const fixture = synthGateway({ alarmTopic: false });
     // (Errors, Throttles) per function + API 5XX + p99 latency of each buffered route method.
     const buffered = ROUTES.filter((route) => !route.streaming).flatMap((route) => route.methods);
-    // Errors and throttles per function, the sweep's errors, 5XX, and latency per buffered method.
-    expect(fixture.gateway.alarms).toHaveLength(ROUTES.length * 2 + 1 + 1 + buffered.length);
+    // Errors and throttles per function, the sweep's errors, 5XX, latency per buffered method,
+    // and the metric alarms (RunPod auth failures, RunPod 429s, ledger failures).
+    expect(fixture.gateway.alarms).toHaveLength(ROUTES.length * 2 + 1 + 1 + buffered.length + 3);
     fixture.template.resourceCountIs('AWS::CloudWatch::Alarm', fixture.gateway.alarms.length);
     fixture.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: '5XXError',
@@ -526,6 +527,52 @@ describe('RunPodGateway with default props', () => {
     for (const alarm of Object.values(fixture.template.findResources('AWS::CloudWatch::Alarm'))) {
       expect(alarm.Properties.AlarmActions).toBeUndefined();
       expect(alarm.Properties.TreatMissingData).toBe('notBreaching');
+    }
+  });
+
+  it('builds the dashboard, the top-consumer rules over every function log, and the metric alarms', () => {
+    const { template, stack } = fixture;
+    const dashboards = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+    const rules = Object.values(template.findResources('AWS::CloudWatch::InsightRule'));
+    const body = JSON.stringify(stack.resolve(dashboards[0]?.Properties.DashboardBody));
+    const ruleBodies = rules.map((rule) => JSON.stringify(rule.Properties.RuleBody));
+    const logGroups = Object.keys(template.findResources('AWS::Logs::LogGroup'));
+
+    expect(dashboards).toHaveLength(1);
+    for (const metric of [
+      'Requests',
+      'Errors5xx',
+      'RunPod429',
+      'StreamDone',
+      'LimiterRejections',
+      'PromptTokens',
+    ]) {
+      expect(body).toContain(metric);
+    }
+    expect(body).toContain('insightRule');
+    expect(rules).toHaveLength(2);
+    expect(ruleBodies.some((text) => text.includes('$.keyId'))).toBe(true);
+    expect(ruleBodies.some((text) => text.includes('$.gpuMs'))).toBe(true);
+    // Every function's log group, not the access logs.
+    expect(logGroups.filter((id) => ruleBodies[0]?.includes(id))).toHaveLength(ROUTES.length + 1);
+    for (const name of ['RunPodAuthFailures', 'RunPod429', 'LedgerFailures']) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'RunPodGateway',
+        MetricName: name,
+        Dimensions: [{ Name: 'service', Value: 'runpod-gateway' }],
+        AlarmActions: [{ Ref: Match.anyValue() }],
+      });
+    }
+  });
+
+  it('leaves metrics, the dashboard and its alarms out with metrics: false', () => {
+    const { template, gateway } = synthGateway({ metrics: false });
+
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 0);
+    template.resourceCountIs('AWS::CloudWatch::InsightRule', 0);
+    expect(gateway.dashboard).toBeUndefined();
+    for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
+      expect(fn.Properties.Environment.Variables.POWERTOOLS_METRICS_DISABLED).toBe('true');
     }
   });
 
