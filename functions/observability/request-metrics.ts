@@ -1,21 +1,23 @@
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { RequestState } from '../middleware/request-state.ts';
+import { emfLineOf, type MetricUnit } from './emf.ts';
 
 /** The CloudWatch namespace of every gateway metric (the construct's dashboard and alarms read it). */
 export const METRICS_NAMESPACE = 'RunPodGateway';
 
 /**
- * The gateway's metrics, in CloudWatch's embedded metric format through Powertools Metrics: one
+ * The gateway's metrics, in CloudWatch's embedded metric format (`emf.ts`): one
  * EMF line per request, written when the request completes (for a streamed route, when its
  * stream ends), in two dimension sets: `service` alone (the deployment's totals, which the alarms
  * watch) and `service`, `operation`, `surface` (the dashboard's breakdown) — all bounded by the
  * deployment's code and routing config. Key, job and request ids go in as properties, never as
  * dimensions. Every name is documented in docs/deployment.md ("Metrics").
  */
-const metrics = new Metrics({
-  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE,
-  serviceName: process.env.SERVICE_NAME ?? 'runpod-gateway',
-});
+const SERVICE = process.env.SERVICE_NAME ?? 'runpod-gateway';
+/** `POWERTOOLS_METRICS_DISABLED` (the Powertools convention): the construct's `metrics: false`. */
+const DISABLED = ['1', 'true'].includes(
+  (process.env.POWERTOOLS_METRICS_DISABLED ?? '').toLowerCase(),
+);
+const DIMENSION_SETS = [['service'], ['service', 'operation', 'surface']] as const;
 
 /** Codes the per-key and per-endpoint limits answer with. */
 const LIMIT_CODES = new Set(['rate_limited', 'endpoint_rate_limited', 'quota_exceeded']);
@@ -45,15 +47,13 @@ export function publishRequestMetrics(
   code: string | undefined,
   fields: Readonly<Record<string, string | number>>,
 ): void {
-  // The totals ({service}), then the breakdown.
-  metrics.addDimensions({});
-  metrics.addDimensions({
-    operation: state.operation,
-    surface: state.surface ? (state.surfaceName ?? 'none') : 'none',
-  });
-  const count = (name: string, value = 1) => metrics.addMetric(name, MetricUnit.Count, value);
+  if (DISABLED) return;
+  const now = Date.now();
+  const metrics = new Map<string, { unit: MetricUnit; value: number }>();
+  const count = (name: string, value = 1) => metrics.set(name, { unit: 'Count', value });
+  const time = (name: string, value: number) => metrics.set(name, { unit: 'Milliseconds', value });
   count('Requests');
-  metrics.addMetric('Latency', MetricUnit.Milliseconds, Date.now() - state.startedAt);
+  time('Latency', now - state.startedAt);
   if (status >= 500) count('Errors5xx');
   else if (status >= 400) count('Errors4xx');
   if (code === 'unauthorized' || code === 'forbidden') count('AuthFailures');
@@ -62,23 +62,35 @@ export function publishRequestMetrics(
   if (code !== undefined && LIMIT_CODES.has(code)) count('LimiterRejections');
   const upstream = upstreamClassOf(state.upstreamStatus, code);
   if (upstream !== undefined) count(`RunPod${upstream}`);
-  if (state.upstreamLatencyMs !== undefined) {
-    metrics.addMetric('RunPodLatency', MetricUnit.Milliseconds, state.upstreamLatencyMs);
-  }
+  if (state.upstreamLatencyMs !== undefined) time('RunPodLatency', state.upstreamLatencyMs);
   if (fields.replayed === 1) count('IdempotentReplays');
   const outcome = STREAM_OUTCOMES[String(fields.streamOutcome)];
   if (outcome !== undefined) {
     count(outcome);
-    metrics.addMetric('StreamDuration', MetricUnit.Milliseconds, Date.now() - state.startedAt);
+    time('StreamDuration', now - state.startedAt);
     if (typeof fields.chunks === 'number') count('StreamChunks', fields.chunks);
   }
   if (typeof fields.promptTokens === 'number') count('PromptTokens', fields.promptTokens);
   if (typeof fields.completionTokens === 'number') {
     count('CompletionTokens', fields.completionTokens);
   }
-  metrics.addMetadata('requestId', state.requestId);
-  if (state.key !== undefined) metrics.addMetadata('keyId', state.key.id);
-  if (state.jobId !== undefined) metrics.addMetadata('jobId', state.jobId);
-  if (code !== undefined) metrics.addMetadata('code', code);
-  metrics.publishStoredMetrics();
+  const line = emfLineOf({
+    namespace: METRICS_NAMESPACE,
+    dimensionSets: DIMENSION_SETS,
+    dimensions: {
+      service: SERVICE,
+      operation: state.operation,
+      surface: state.surface ? (state.surfaceName ?? 'none') : 'none',
+    },
+    metrics,
+    properties: {
+      requestId: state.requestId,
+      keyId: state.key?.id,
+      jobId: state.jobId,
+      code,
+    },
+    timestamp: now,
+  });
+  // Looked up at each write, so that tests and the local runtime can capture stdout.
+  process.stdout.write(`${line}\n`);
 }
