@@ -117,24 +117,7 @@ function add(rows: Map<string, Counts>, keyId: string, item: Record<string, Attr
   const key = `${day}|${keyId}|${surface}`;
   let row = rows.get(key);
   if (row === undefined) {
-    row = {
-      day,
-      keyId,
-      surface,
-      submitted: 0,
-      completed: 0,
-      failed: 0,
-      cancelled: 0,
-      timedOut: 0,
-      unknown: 0,
-      unfinished: 0,
-      gpuSeconds: 0,
-      queueSeconds: 0,
-      openaiRequests: 0,
-      promptTokens: 0,
-      completionTokens: 0,
-      tokensByModel: {},
-    };
+    row = { day, keyId, surface, ...zeroTotals(), tokensByModel: {} };
     rows.set(key, row);
   }
   if (item[LEDGER_TABLE.partitionKey]?.S?.startsWith(TOKENS_KEY_PREFIX)) {
@@ -170,4 +153,35 @@ function add(rows: Map<string, Counts>, keyId: string, item: Record<string, Attr
 function numberOf(value: AttributeValue | undefined): number {
   const number = Number(value?.N);
   return Number.isFinite(number) ? number : 0;
+}
+
+/** A report's totals: every count of its rows (no day, key or surface). */
+export type UsageTotals = Omit<UsageRow, 'day' | 'keyId' | 'surface' | 'tokensByModel'>;
+
+function zeroTotals(): { -readonly [Field in keyof UsageTotals]: number } {
+  return {
+    submitted: 0,
+    completed: 0,
+    failed: 0,
+    cancelled: 0,
+    timedOut: 0,
+    unknown: 0,
+    unfinished: 0,
+    gpuSeconds: 0,
+    queueSeconds: 0,
+    openaiRequests: 0,
+    promptTokens: 0,
+    completionTokens: 0,
+  };
+}
+
+/** The rows summed (seconds to the millisecond). */
+export function usageTotalsOf(rows: readonly UsageRow[]): UsageTotals {
+  const totals = zeroTotals();
+  for (const row of rows) {
+    for (const field of Object.keys(totals) as (keyof UsageTotals)[]) totals[field] += row[field];
+  }
+  totals.gpuSeconds = Math.round(totals.gpuSeconds * 1000) / 1000;
+  totals.queueSeconds = Math.round(totals.queueSeconds * 1000) / 1000;
+  return totals;
 }

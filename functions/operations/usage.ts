@@ -1,6 +1,6 @@
 import { grantsAllJobs } from '../auth/key-store.ts';
 import { GatewayError } from '../http/gateway-error.ts';
-import { type UsageRow, usageReport } from '../ledger/usage-report.ts';
+import { usageReport, usageTotalsOf } from '../ledger/usage-report.ts';
 import { createGatewayWideHandler } from '../middleware/gateway-wide-handler.ts';
 import { required } from '../middleware/request-state.ts';
 import { usageQuerySchema } from '../validation/request-schemas.ts';
@@ -63,34 +63,8 @@ export const handler = createGatewayWideHandler({
         from: new Date(from).toISOString().slice(0, 10),
         to: new Date(to - DAY_MS).toISOString().slice(0, 10),
         rows: visible,
-        totals: totalsOf(visible),
+        totals: usageTotalsOf(visible),
       }),
     };
   },
 });
-
-/** The rows summed (seconds to the millisecond). */
-function totalsOf(
-  rows: readonly UsageRow[],
-): Omit<UsageRow, 'day' | 'keyId' | 'surface' | 'tokensByModel'> {
-  const totals = {
-    submitted: 0,
-    completed: 0,
-    failed: 0,
-    cancelled: 0,
-    timedOut: 0,
-    unknown: 0,
-    unfinished: 0,
-    gpuSeconds: 0,
-    queueSeconds: 0,
-    openaiRequests: 0,
-    promptTokens: 0,
-    completionTokens: 0,
-  };
-  for (const row of rows) {
-    for (const field of Object.keys(totals) as (keyof typeof totals)[]) totals[field] += row[field];
-  }
-  totals.gpuSeconds = Math.round(totals.gpuSeconds * 1000) / 1000;
-  totals.queueSeconds = Math.round(totals.queueSeconds * 1000) / 1000;
-  return totals;
-}

@@ -96,13 +96,27 @@ function agentOf(pool: Pool): HttpAgent {
   return pool.agent;
 }
 
+type ClientRequest = import('node:http').ClientRequest;
+
+/** An exchange under way, as its response handler sees it. */
+interface Exchange<T> {
+  readonly request: ClientRequest;
+  /** Stops the exchange's timer (the answer is complete, or handed over). */
+  settle(): void;
+  fail(error: Error): void;
+  resolve(value: T): void;
+}
+
 /**
- * One HTTP exchange with the body read to the end, on Node's own HTTP client. Not `fetch`: the
- * AWS SDK already loads `node:http`/`node:https` for Secrets Manager, while `fetch` would load
- * and compile a second HTTP stack (undici) on the first call of every cold start, and costs
- * more CPU per request. No `Accept-Encoding` is sent, so bodies arrive uncompressed.
+ * Starts one exchange on the pool of its scheme, bounded by `timeoutMs` until `settle`, and hands
+ * the response to `onResponse`. A plain timer rather than an AbortSignal: no signal and listener
+ * per request, and the timer is cleared as soon as the exchange settles.
  */
-export function sendHttp(origin: HttpOrigin, init: HttpRequest): Promise<HttpAnswer> {
+function startExchange<T>(
+  origin: HttpOrigin,
+  init: Omit<HttpRequest, 'maxBodyBytes'>,
+  onResponse: (response: IncomingMessage, exchange: Exchange<T>) => void,
+): Promise<T> {
   const pool = origin.secure ? httpsPool : httpPool;
   return new Promise((resolve, reject) => {
     const request = (origin.secure ? https.request : http.request)({
@@ -114,45 +128,57 @@ export function sendHttp(origin: HttpOrigin, init: HttpRequest): Promise<HttpAns
       agent: agentOf(pool),
       ...(init.signal === undefined ? {} : { signal: init.signal }),
     });
-    // A plain timer rather than an AbortSignal: no signal and listener per request, and the timer
-    // is cleared as soon as the exchange settles.
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
       request.destroy(new HttpTimeoutError());
     }, init.timeoutMs);
-    const fail = (error: Error) => {
+    const settle = () => {
       clearTimeout(timer);
       pool.lastActivityAt = Date.now();
+    };
+    const fail = (error: Error) => {
+      settle();
       // Whichever of the request's and the response's errors comes first, a timeout is one.
       reject(timedOut ? new HttpTimeoutError() : error);
     };
     // `on`, not `once`: a second 'error' with no listener left would crash the process.
     request.on('error', fail);
-    request.once('response', (response: IncomingMessage) => {
-      // Held as the bytes received and decoded once at the end: a growing string would copy the
-      // body over and over, and a body past the limit is refused before it can exhaust memory.
-      const parts: Buffer[] = [];
-      let size = 0;
-      response.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > init.maxBodyBytes) {
-          request.destroy(new HttpBodyTooLargeError(init.maxBodyBytes));
-          return;
-        }
-        parts.push(chunk);
-      });
-      // A body cut short (connection reset, abort, timeout) ends in 'error', never in 'end'.
-      response.on('error', fail);
-      response.once('end', () => {
-        clearTimeout(timer);
-        pool.lastActivityAt = Date.now();
-        const retryAfter = response.headers['retry-after'];
-        const text = Buffer.concat(parts, size).toString('utf8');
-        resolve({ status: response.statusCode ?? 0, retryAfter, text });
-      });
-    });
+    request.once('response', (response: IncomingMessage) =>
+      onResponse(response, { request, settle, fail, resolve }),
+    );
     request.end(init.body);
+  });
+}
+
+/**
+ * One HTTP exchange with the body read to the end, on Node's own HTTP client. Not `fetch`: the
+ * AWS SDK already loads `node:http`/`node:https` for Secrets Manager, while `fetch` would load
+ * and compile a second HTTP stack (undici) on the first call of every cold start, and costs
+ * more CPU per request. No `Accept-Encoding` is sent, so bodies arrive uncompressed.
+ */
+export function sendHttp(origin: HttpOrigin, init: HttpRequest): Promise<HttpAnswer> {
+  return startExchange<HttpAnswer>(origin, init, (response, exchange) => {
+    // Held as the bytes received and decoded once at the end: a growing string would copy the
+    // body over and over, and a body past the limit is refused before it can exhaust memory.
+    const parts: Buffer[] = [];
+    let size = 0;
+    response.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > init.maxBodyBytes) {
+        exchange.request.destroy(new HttpBodyTooLargeError(init.maxBodyBytes));
+        return;
+      }
+      parts.push(chunk);
+    });
+    // A body cut short (connection reset, abort, timeout) ends in 'error', never in 'end'.
+    response.on('error', exchange.fail);
+    response.once('end', () => {
+      exchange.settle();
+      const retryAfter = response.headers['retry-after'];
+      const text = Buffer.concat(parts, size).toString('utf8');
+      exchange.resolve({ status: response.statusCode ?? 0, retryAfter, text });
+    });
   });
 }
 
@@ -173,36 +199,15 @@ export function openHttp(
   origin: HttpOrigin,
   init: Omit<HttpRequest, 'maxBodyBytes'>,
 ): Promise<HttpStream> {
-  const pool = origin.secure ? httpsPool : httpPool;
-  return new Promise((resolve, reject) => {
-    const request = (origin.secure ? https.request : http.request)({
-      hostname: origin.hostname,
-      port: origin.port,
-      path: init.path,
-      method: init.method,
-      headers: init.headers,
-      agent: agentOf(pool),
-      ...(init.signal === undefined ? {} : { signal: init.signal }),
+  return startExchange<HttpStream>(origin, init, (response, exchange) => {
+    exchange.settle();
+    // From here on the body's own 'error' reports failures to whoever reads it.
+    exchange.request.off('error', exchange.fail);
+    exchange.request.on('error', () => undefined);
+    exchange.resolve({
+      status: response.statusCode ?? 0,
+      headers: response.headers,
+      body: response,
     });
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      request.destroy(new HttpTimeoutError());
-    }, init.timeoutMs);
-    const fail = (error: Error) => {
-      clearTimeout(timer);
-      pool.lastActivityAt = Date.now();
-      reject(timedOut ? new HttpTimeoutError() : error);
-    };
-    request.on('error', fail);
-    request.once('response', (response: IncomingMessage) => {
-      clearTimeout(timer);
-      pool.lastActivityAt = Date.now();
-      // From here on the body's own 'error' reports failures to whoever reads it.
-      request.off('error', fail);
-      request.on('error', () => undefined);
-      resolve({ status: response.statusCode ?? 0, headers: response.headers, body: response });
-    });
-    request.end(init.body);
   });
 }

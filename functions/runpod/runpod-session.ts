@@ -1,4 +1,4 @@
-import type { RunPodAnswer, RunPodClient, RunPodStream } from './client.ts';
+import type { RunPodAnswer, RunPodCall, RunPodClient, RunPodStream } from './client.ts';
 import { RunPodHttpError } from './errors.ts';
 
 /** One call an operation makes to RunPod, on its request's endpoint. */
@@ -43,62 +43,44 @@ export class RunPodSession {
   }
 
   async call(call: UpstreamCall): Promise<RunPodAnswer> {
-    const { client, deadline, upstreamTimeoutMs, requestId, onCall } = this.#options;
-    const apiKey = await this.#options.apiKey();
-    const timeoutMs = Math.max(
-      1,
-      Math.min(upstreamTimeoutMs + (call.holdMs ?? 0), deadline - Date.now()),
+    const { client, deadline } = this.#options;
+    return this.#attempt(call, call.holdMs ?? 0, (request) =>
+      call.idempotent ? client.sendIdempotent(request, { deadline }) : client.send(request),
     );
-    const started = Date.now();
-    const request = {
-      endpointId: call.endpointId ?? this.#options.endpointId,
-      path: call.path,
-      method: call.method,
-      query: call.query,
-      body: call.body,
-      apiKey,
-      timeoutMs,
-      signal: call.signal,
-      requestId,
-    };
-    let status: number | undefined;
-    try {
-      const answer = call.idempotent
-        ? await client.sendIdempotent(request, { deadline })
-        : await client.send(request);
-      status = answer.status;
-      return answer;
-    } catch (error) {
-      if (error instanceof RunPodHttpError) status = error.status;
-      throw error;
-    } finally {
-      onCall?.({ status, latencyMs: Date.now() - started });
-    }
   }
 
   /**
    * One attempt whose answer is relayed as it arrives (never retried: it may be generating);
    * the upstream timeout bounds the wait for it to start.
    */
-  async open(call: Omit<UpstreamCall, 'idempotent' | 'holdMs'>): Promise<RunPodStream> {
-    const { client, deadline, upstreamTimeoutMs, requestId, onCall } = this.#options;
+  open(call: Omit<UpstreamCall, 'idempotent' | 'holdMs'>): Promise<RunPodStream> {
+    return this.#attempt(call, 0, (request) => this.#options.client.openStream(request));
+  }
+
+  /** The call as the client takes it (key, endpoint, timeout cut to the deadline), reported to `onCall`. */
+  async #attempt<T extends { readonly status: number }>(
+    call: Omit<UpstreamCall, 'idempotent' | 'holdMs'>,
+    holdMs: number,
+    send: (request: RunPodCall) => Promise<T>,
+  ): Promise<T> {
+    const { deadline, upstreamTimeoutMs, requestId, onCall } = this.#options;
     const apiKey = await this.#options.apiKey();
     const started = Date.now();
     let status: number | undefined;
     try {
-      const stream = await client.openStream({
+      const answer = await send({
         endpointId: call.endpointId ?? this.#options.endpointId,
         path: call.path,
         method: call.method,
         query: call.query,
         body: call.body,
         apiKey,
-        timeoutMs: Math.max(1, Math.min(upstreamTimeoutMs, deadline - Date.now())),
+        timeoutMs: Math.max(1, Math.min(upstreamTimeoutMs + holdMs, deadline - Date.now())),
         signal: call.signal,
         requestId,
       });
-      status = stream.status;
-      return stream;
+      status = answer.status;
+      return answer;
     } catch (error) {
       if (error instanceof RunPodHttpError) status = error.status;
       throw error;

@@ -23,9 +23,9 @@ export interface OperationFunctionProps {
   readonly timeout: Duration;
   /** The handler module (exports `handler`). */
   readonly entry: string;
-  /** The directory holding `package-lock.json`; esbuild runs from there. */
-  readonly projectRoot: string;
-  readonly depsLockFilePath: string;
+  /** The directory holding the lock file; esbuild runs from there (default: found from the app's). */
+  readonly projectRoot: string | undefined;
+  readonly depsLockFilePath: string | undefined;
   /** The validated routing config, copied into the bundle. */
   readonly routingFile: string;
   readonly environment: Readonly<Record<string, string>>;
@@ -95,8 +95,8 @@ export class OperationFunction extends Construct {
     this.function = new NodejsFunction(this, 'Function', {
       entry: props.entry,
       handler: 'handler',
-      projectRoot: props.projectRoot,
-      depsLockFilePath: props.depsLockFilePath,
+      ...(props.projectRoot === undefined ? {} : { projectRoot: props.projectRoot }),
+      ...(props.depsLockFilePath === undefined ? {} : { depsLockFilePath: props.depsLockFilePath }),
       description: `RunPod gateway: ${props.serves}`,
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,

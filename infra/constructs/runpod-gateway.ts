@@ -34,6 +34,7 @@ import {
 } from '../../functions/routes.ts';
 import type { RoutingConfig } from '../../functions/routing/routing-config.ts';
 import { RUNPOD_API_KEY_PLACEHOLDER } from '../../functions/secrets/secret-source.ts';
+import { bundlingRoot } from '../package-root.ts';
 import { createGatewayAlarms } from './gateway-alarms.ts';
 import { GatewayDashboard } from './gateway-dashboard.ts';
 import type { RunPodGatewayProps } from './gateway-props.ts';
@@ -65,8 +66,9 @@ export { RUNPOD_API_KEY_PLACEHOLDER };
 /** The functions' `service` (their log lines' and metrics' dimension). */
 const GATEWAY_SERVICE_NAME = 'runpod-gateway';
 
-/** The repository root: handlers live in `functions/operations/`, the lock file beside package.json. */
-const PROJECT_ROOT = join(import.meta.dirname, '..', '..');
+/** Where the handlers' sources are (this repository, or the installed package). */
+const BUNDLING = bundlingRoot();
+const PROJECT_ROOT = BUNDLING.packageRoot;
 
 /**
  * A RunPod Serverless jobs gateway: a regional REST API under `/v1/runpod/{surface}/…` with
@@ -164,8 +166,8 @@ export class RunPodGateway extends Construct {
           serves: `${route.methods.join('|')} ${resourcePathOf(route)}`,
           timeout: Duration.seconds(route.functionTimeoutSeconds),
           entry: join(PROJECT_ROOT, 'functions', 'operations', handlerFileOf(route.operation)),
-          projectRoot: PROJECT_ROOT,
-          depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+          projectRoot: BUNDLING.projectRoot,
+          depsLockFilePath: BUNDLING.depsLockFilePath,
           routingFile,
           environment,
           memorySize: settings.memorySize,
@@ -197,8 +199,8 @@ export class RunPodGateway extends Construct {
         serves: `every ${settings.jobSweep.intervalMinutes} min: reads the end of jobs nobody polled to it`,
         timeout: Duration.minutes(5),
         entry: join(PROJECT_ROOT, 'functions', 'scheduled', 'sweep.ts'),
-        projectRoot: PROJECT_ROOT,
-        depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+        projectRoot: BUNDLING.projectRoot,
+        depsLockFilePath: BUNDLING.depsLockFilePath,
         routingFile,
         environment,
         memorySize: settings.memorySize,
