@@ -20,6 +20,7 @@ export const OPERATIONS = [
   'openai-completions',
   'openai-embeddings',
   'openai-models',
+  'openapi',
 ] as const;
 
 export type Operation = (typeof OPERATIONS)[number];
@@ -43,6 +44,8 @@ export interface RouteDefinition {
    * endpoint's own, and its errors answered in OpenAI's shape, which OpenAI clients parse.
    */
   readonly openAi?: true;
+  /** Served without a key (the API's own description). */
+  readonly public?: true;
   /**
    * Whether the response uses Lambda response streaming. Routes that can carry outputs
    * above Lambda's 6 MB buffered limit, or wait longer than API Gateway's 29 s buffered
@@ -209,6 +212,18 @@ export const ROUTES: readonly RouteDefinition[] = [
     streaming: false,
     functionTimeoutSeconds: 29,
     upstreamTimeoutMs: 10_000,
+    ledger: 'none',
+  },
+  {
+    // The OpenAPI 3.1 document of every route (docs/openapi.json), for client generators.
+    operation: 'openapi',
+    methods: ['GET'],
+    path: '/openapi.json',
+    gatewayWide: true,
+    public: true,
+    streaming: false,
+    functionTimeoutSeconds: 29,
+    upstreamTimeoutMs: 5_000,
     ledger: 'none',
   },
 ];

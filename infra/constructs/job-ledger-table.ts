@@ -46,6 +46,7 @@ export const LEDGER_ACTIONS: Readonly<Record<Operation, readonly string[]>> = {
   'openai-completions': [],
   'openai-embeddings': [],
   'openai-models': [],
+  openapi: [],
 };
 
 /**

@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { checkResponse } from './contract.ts';
 
 export interface RawAnswer {
   readonly status: number;
@@ -53,7 +54,20 @@ export function rawTargetRequest(
         } catch {
           json = undefined;
         }
-        resolve({ status: response.statusCode ?? 0, headers: response.headers, text, json });
+        const status = response.statusCode ?? 0;
+        try {
+          checkResponse({
+            method: init.method ?? 'GET',
+            url: `${origin}${target}`,
+            status,
+            contentType: response.headers['content-type'],
+            json,
+          });
+        } catch (error) {
+          reject(error);
+          return;
+        }
+        resolve({ status, headers: response.headers, text, json });
       });
     });
     outgoing.end(init.body);
