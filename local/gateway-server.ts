@@ -57,9 +57,24 @@ function compileRoutes(): CompiledRoute[] {
  * or a Lambda response stream) back into HTTP. Unknown routes and API Gateway's own limits
  * answer the way the deployed gateway's gateway responses do.
  */
-export function createGatewayServer(handlers: OperationHandlers, stage = 'local'): Server {
+export function createGatewayServer(
+  handlers: OperationHandlers,
+  stage = 'local',
+  /** Static HTML pages of the local runtime only, by path (the API reference at `/docs`). */
+  pages: Readonly<Record<string, string>> = {},
+): Server {
   const routes = compileRoutes();
   return createServer((request, response) => {
+    const path = (request.url ?? '').split('?')[0]?.replace(/\/$/, '') ?? '';
+    const page = request.method === 'GET' ? pages[path] : undefined;
+    if (page !== undefined) {
+      response.writeHead(200, {
+        'Content-Type': 'text/html; charset=utf-8',
+        'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'",
+      });
+      response.end(page);
+      return;
+    }
     serve(routes, handlers, stage, request, response).catch((error: unknown) => {
       // Only a bug in this file gets here: the handlers map every failure to a response.
       console.error('local runtime failure', error);

@@ -14,6 +14,7 @@ import {
   startLedgerEngine,
   useLocalAwsDefaults,
 } from './ledger-engine.ts';
+import { renderReference } from './reference-page.ts';
 import { type RunningSimulator, type SimulatorOptions, startSimulator } from './simulator/index.ts';
 
 /** As the construct schedules it by default. */
@@ -101,7 +102,10 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
     )) as { handler: unknown };
     handlers[operation] = module.handler;
   }
-  const server = createGatewayServer(handlers);
+  const reference = renderReference(
+    JSON.parse(await readFile(resolve(import.meta.dirname, '..', 'docs', 'openapi.json'), 'utf8')),
+  );
+  const server = createGatewayServer(handlers, 'local', { '/docs': reference });
   const url = await listen(server, options.port ?? 0, options.host);
   // The scheduled sweep, as EventBridge runs it in AWS.
   const sweepFunction = await import('../functions/scheduled/sweep.ts');

@@ -61,8 +61,8 @@ export const ASSUMPTIONS = {
   openAiSeconds: 4,
   /** Metrics kept: the totals and the breakdown of 3 surfaces × 8 operations in use. */
   metrics: 200,
-  /** Alarms: errors and throttles of 14 functions, the sweep, 5XX, 5 latency, 3 metric alarms. */
-  alarms: 2 * 14 + 1 + 1 + 5 + 3,
+  /** Alarms: errors and throttles of 15 functions, the sweep, 5XX, 6 latency, 3 metric alarms. */
+  alarms: 2 * 15 + 1 + 1 + 6 + 3,
 } as const;
 
 export interface CostLine {
