@@ -1,6 +1,10 @@
 import { parseArgs } from 'node:util';
 import { DynamoDbJobLedger } from '../functions/ledger/dynamodb-job-ledger.ts';
-import { type UsageRow, usageReport } from '../functions/ledger/usage-report.ts';
+import {
+  USAGE_COUNT_FIELDS,
+  type UsageRow,
+  usageReport,
+} from '../functions/ledger/usage-report.ts';
 import { FileKeyStore } from './keys/file-key-store.ts';
 import type { KeyDocumentStore } from './keys/key-document-store.ts';
 import { SecretKeyStore } from './keys/secret-key-store.ts';
@@ -39,18 +43,7 @@ const COLUMNS: readonly Exclude<keyof UsageRow, 'tokensByModel'>[] = [
   'day',
   'keyId',
   'surface',
-  'submitted',
-  'completed',
-  'failed',
-  'cancelled',
-  'timedOut',
-  'unknown',
-  'unfinished',
-  'gpuSeconds',
-  'queueSeconds',
-  'openaiRequests',
-  'promptTokens',
-  'completionTokens',
+  ...USAGE_COUNT_FIELDS,
 ];
 
 function csvOf(rows: readonly UsageRow[]): string {

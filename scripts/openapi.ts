@@ -8,6 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as z from 'zod/mini';
 import { ERROR_CODES, type ErrorCode } from '../functions/http/error-codes.ts';
+import { USAGE_COUNT_FIELDS } from '../functions/ledger/usage-report.ts';
 import {
   type Operation,
   ROUTES,
@@ -299,34 +300,13 @@ const SCHEMAS: Record<string, Json> = {
   },
   UsageTotals: {
     type: 'object',
-    required: [
-      'submitted',
-      'completed',
-      'failed',
-      'cancelled',
-      'timedOut',
-      'unknown',
-      'unfinished',
-      'gpuSeconds',
-      'queueSeconds',
-      'openaiRequests',
-      'promptTokens',
-      'completionTokens',
-    ],
-    properties: {
-      submitted: COUNT,
-      completed: COUNT,
-      failed: COUNT,
-      cancelled: COUNT,
-      timedOut: COUNT,
-      unknown: COUNT,
-      unfinished: COUNT,
-      gpuSeconds: { type: 'number', minimum: 0 },
-      queueSeconds: { type: 'number', minimum: 0 },
-      openaiRequests: COUNT,
-      promptTokens: COUNT,
-      completionTokens: COUNT,
-    },
+    required: [...USAGE_COUNT_FIELDS],
+    properties: Object.fromEntries(
+      USAGE_COUNT_FIELDS.map((field) => [
+        field,
+        field.endsWith('Seconds') ? { type: 'number', minimum: 0 } : COUNT,
+      ]),
+    ),
   },
   Usage: {
     type: 'object',

@@ -158,20 +158,25 @@ function numberOf(value: AttributeValue | undefined): number {
 /** A report's totals: every count of its rows (no day, key or surface). */
 export type UsageTotals = Omit<UsageRow, 'day' | 'keyId' | 'surface' | 'tokensByModel'>;
 
+/** The counted fields of a row, in the order reports show them. */
+export const USAGE_COUNT_FIELDS = [
+  'submitted',
+  'completed',
+  'failed',
+  'cancelled',
+  'timedOut',
+  'unknown',
+  'unfinished',
+  'gpuSeconds',
+  'queueSeconds',
+  'openaiRequests',
+  'promptTokens',
+  'completionTokens',
+] as const satisfies readonly (keyof UsageTotals)[];
+
 function zeroTotals(): { -readonly [Field in keyof UsageTotals]: number } {
-  return {
-    submitted: 0,
-    completed: 0,
-    failed: 0,
-    cancelled: 0,
-    timedOut: 0,
-    unknown: 0,
-    unfinished: 0,
-    gpuSeconds: 0,
-    queueSeconds: 0,
-    openaiRequests: 0,
-    promptTokens: 0,
-    completionTokens: 0,
+  return Object.fromEntries(USAGE_COUNT_FIELDS.map((field) => [field, 0])) as {
+    -readonly [Field in keyof UsageTotals]: number;
   };
 }
 

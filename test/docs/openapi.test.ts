@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CODES } from '../../functions/http/error-codes.ts';
+import { USAGE_COUNT_FIELDS } from '../../functions/ledger/usage-report.ts';
 import { ROUTES, resourcePathOf } from '../../functions/routes.ts';
 import { openApiText } from '../../scripts/openapi.ts';
 import { ContractViolation, checkResponse } from '../helpers/contract.ts';
@@ -58,20 +59,7 @@ describe('the OpenAPI contract', () => {
       from: '2026-12-01',
       to: '2026-12-06',
       rows: [],
-      totals: {
-        submitted: 0,
-        completed: 0,
-        failed: 0,
-        cancelled: 0,
-        timedOut: 0,
-        unknown: 0,
-        unfinished: 0,
-        gpuSeconds: 0,
-        queueSeconds: 0,
-        openaiRequests: 0,
-        promptTokens: 0,
-        completionTokens: 0,
-      },
+      totals: Object.fromEntries(USAGE_COUNT_FIELDS.map((field) => [field, 0])),
     };
 
     expect(usage(200, 'application/json', fine)).not.toThrow();
