@@ -4,7 +4,10 @@
  * keeps the two the same. Change an assumption here, run it, and paste the output.
  */
 
-/** AWS's published prices, us-east-1, as listed on each service's pricing page in December 2026. */
+/**
+ * AWS's published prices, us-east-1, from each service's pricing page as last read (late 2025;
+ * not re-read since: check them before quoting). docs/cost.md names the pages.
+ */
 export const PRICES = {
   /** API Gateway REST API, first 333 million requests a month, per request. */
   apiGatewayRestRequest: 3.5 / 1e6,
