@@ -120,11 +120,24 @@ type Template = {
   >;
 };
 
+/** Every operation's function, and the scheduled sweep's (when the stack has it). */
+export type SynthesizedFunctions = Record<Operation, SynthesizedFunction> & {
+  sweep?: SynthesizedFunction;
+};
+
+/** A function no API method invokes (the scheduled sweep). */
+const NO_INTEGRATION: ApiIntegration = {
+  methods: [],
+  transferMode: undefined,
+  timeoutMs: undefined,
+  streamingInvocations: false,
+};
+
 /** Every operation's function in a cloud assembly, with its bundle directory (absolute). */
 export async function synthesizedFunctions(
   outdir: string,
   stackName: string,
-): Promise<Record<Operation, SynthesizedFunction>> {
+): Promise<SynthesizedFunctions> {
   const manifest = JSON.parse(await readFile(join(outdir, 'manifest.json'), 'utf8')) as {
     artifacts: Record<string, { type: string; properties?: { templateFile?: string } }>;
   };
@@ -161,10 +174,22 @@ export async function synthesizedFunctions(
     });
   }
 
-  const functions: Partial<Record<Operation, SynthesizedFunction>> = {};
+  // The functions EventBridge rules run: the sweep, which reads job status as `status` does.
+  const scheduled = new Set<string>();
+  for (const resource of Object.values(template.Resources)) {
+    if (resource.Type !== 'AWS::Events::Rule') continue;
+    const target = getAttTargetOf(resource.Properties?.Targets);
+    if (target) scheduled.add(target);
+  }
+
+  const functions: Partial<SynthesizedFunctions> = {};
   for (const [logicalId, resource] of Object.entries(template.Resources)) {
     if (resource.Type !== 'AWS::Lambda::Function') continue;
-    const routed = integrations.get(logicalId);
+    const routed =
+      integrations.get(logicalId) ??
+      (scheduled.has(logicalId)
+        ? { operation: 'status' as const, integration: NO_INTEGRATION, key: 'sweep' as const }
+        : undefined);
     if (!routed) continue;
     const properties = resource.Properties ?? {};
     const assetPath = resource.Metadata?.['aws:asset:path'];
@@ -172,7 +197,7 @@ export async function synthesizedFunctions(
       throw new Error(`${logicalId} has no aws:asset:path metadata`);
     }
     const logging = (properties.LoggingConfig ?? {}) as Record<string, unknown>;
-    functions[routed.operation] = {
+    functions['key' in routed ? routed.key : routed.operation] = {
       operation: routed.operation,
       logicalId,
       assetDir: join(outdir, assetPath),
@@ -188,7 +213,7 @@ export async function synthesizedFunctions(
   }
   const missing = OPERATIONS.filter((operation) => !functions[operation]);
   if (missing.length > 0) throw new Error(`No function found for ${missing.join(', ')}`);
-  return functions as Record<Operation, SynthesizedFunction>;
+  return functions as SynthesizedFunctions;
 }
 
 /**

@@ -48,6 +48,10 @@ export interface BundleHarness {
       readonly environmentOverrides?: Readonly<Record<string, string>>;
     },
   ): Promise<StartedBundle>;
+  /** Starts an execution environment of the scheduled sweep's bundle. */
+  startSweep(options?: {
+    readonly environmentOverrides?: Readonly<Record<string, string>>;
+  }): Promise<StartedBundle>;
   /** Every process's output so far. */
   allOutput(): string;
   close(): Promise<void>;
@@ -79,6 +83,43 @@ export async function startBundleHarness(): Promise<BundleHarness> {
   });
   const started: StartedBundle[] = [];
 
+  const startFunction = async (
+    fn: BundledFunction,
+    options: {
+      readonly runpodKeyForm?: RunPodKeyForm;
+      readonly upstreamBaseUrl?: string;
+      readonly environmentOverrides?: Readonly<Record<string, string>>;
+    },
+  ): Promise<StartedBundle> => {
+    const secretsManager = await startSecretsManager();
+    secretsManager.putSecret(KEY_STORE_SECRET_ARN, keyStore);
+    secretsManager.putSecret(
+      RUNPOD_KEY_SECRET_ARN,
+      options.runpodKeyForm === 'json'
+        ? JSON.stringify({ apiKey: simulator.apiKey })
+        : simulator.apiKey,
+    );
+    try {
+      const lambda = await startLambdaProcess({
+        definition: fn,
+        functionName: `${assembly.stackName}-${fn.logicalId}`,
+        secretsManagerUrl: secretsManager.url,
+        dynamoDbUrl: ledger.endpoint,
+        environmentOverrides: {
+          ...options.environmentOverrides,
+          RUNPOD_BASE_URL: options.upstreamBaseUrl ?? simulator.baseUrl,
+          ...('LEDGER_TABLE' in fn.environment ? { LEDGER_TABLE: ledger.tableName } : {}),
+        },
+      });
+      const bundle = { fn, process: lambda, secretsManager };
+      started.push(bundle);
+      return bundle;
+    } catch (error) {
+      await secretsManager.close();
+      throw error;
+    }
+  };
+
   return {
     assembly,
     simulator,
@@ -95,36 +136,8 @@ export async function startBundleHarness(): Promise<BundleHarness> {
         expiresAt: expiryOf(now, 'run', undefined),
       });
     },
-    start: async (operation, options = {}) => {
-      const fn = assembly.functions[operation];
-      const secretsManager = await startSecretsManager();
-      secretsManager.putSecret(KEY_STORE_SECRET_ARN, keyStore);
-      secretsManager.putSecret(
-        RUNPOD_KEY_SECRET_ARN,
-        options.runpodKeyForm === 'json'
-          ? JSON.stringify({ apiKey: simulator.apiKey })
-          : simulator.apiKey,
-      );
-      try {
-        const lambda = await startLambdaProcess({
-          definition: fn,
-          functionName: `${assembly.stackName}-${fn.logicalId}`,
-          secretsManagerUrl: secretsManager.url,
-          dynamoDbUrl: ledger.endpoint,
-          environmentOverrides: {
-            ...options.environmentOverrides,
-            RUNPOD_BASE_URL: options.upstreamBaseUrl ?? simulator.baseUrl,
-            ...('LEDGER_TABLE' in fn.environment ? { LEDGER_TABLE: ledger.tableName } : {}),
-          },
-        });
-        const bundle = { fn, process: lambda, secretsManager };
-        started.push(bundle);
-        return bundle;
-      } catch (error) {
-        await secretsManager.close();
-        throw error;
-      }
-    },
+    start: (operation, options = {}) => startFunction(assembly.functions[operation], options),
+    startSweep: (options = {}) => startFunction(assembly.sweep, options),
     allOutput: () => started.map((bundle) => bundle.process.output()).join('\n'),
     close: async () => {
       await Promise.all(

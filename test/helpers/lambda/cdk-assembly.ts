@@ -35,12 +35,14 @@ export interface GatewayAssembly {
   readonly stackName: string;
   readonly synthDurationMs: number;
   readonly functions: Readonly<Record<Operation, BundledFunction>>;
+  /** The scheduled sweep's function. */
+  readonly sweep: BundledFunction;
 }
 
 /** What `assembly.json` stores: paths relative to the cache entry, which is renamed into place. */
 interface StoredAssembly {
   readonly synthDurationMs: number;
-  readonly functions: Record<Operation, BundledFunction>;
+  readonly functions: Record<Operation, BundledFunction> & { sweep?: BundledFunction };
 }
 
 const CACHE_ROOT = join(tmpdir(), 'runpod-gateway-bundle-tests');
@@ -117,7 +119,7 @@ async function build(entry: string, digest: string): Promise<void> {
         operation,
         { ...fn, assetDir: relative(staging, fn.assetDir) },
       ]),
-    ) as Record<Operation, BundledFunction>;
+    ) as StoredAssembly['functions'];
     const stored: StoredAssembly = { synthDurationMs, functions };
     await writeFile(join(staging, 'assembly.json'), JSON.stringify(stored, null, 2));
     if ((await sourcesDigest(SOURCES, CONTEXT)) !== digest) throw new SourcesChangedError();
@@ -142,12 +144,15 @@ async function readStored(entry: string): Promise<GatewayAssembly | undefined> {
       operation,
       { ...fn, assetDir: join(entry, fn.assetDir) },
     ]),
-  ) as Record<Operation, BundledFunction>;
+  ) as StoredAssembly['functions'];
+  const { sweep, ...operations } = functions;
+  if (sweep === undefined) throw new Error('The synthesized stack has no scheduled sweep function');
   return {
     outdir: join(entry, 'cdk.out'),
     stackName: STACK_NAME,
     synthDurationMs: stored.synthDurationMs,
-    functions,
+    functions: operations,
+    sweep,
   };
 }
 
