@@ -17,7 +17,15 @@ const SERVICE = process.env.SERVICE_NAME ?? 'runpod-gateway';
 const DISABLED = ['1', 'true'].includes(
   (process.env.POWERTOOLS_METRICS_DISABLED ?? '').toLowerCase(),
 );
-const DIMENSION_SETS = [['service'], ['service', 'operation', 'surface']] as const;
+/**
+ * `METRICS_BREAKDOWN=off` (the construct's `metrics: 'totals'`) keeps the totals only: about 25
+ * metrics instead of a set per operation and surface in use; `operation` and `surface` stay in
+ * the line as properties, for Logs Insights.
+ */
+const DIMENSION_SETS =
+  process.env.METRICS_BREAKDOWN === 'off'
+    ? [['service']]
+    : [['service'], ['service', 'operation', 'surface']];
 
 /** Codes the per-key and per-endpoint limits answer with. */
 const LIMIT_CODES = new Set(['rate_limited', 'endpoint_rate_limited', 'quota_exceeded']);

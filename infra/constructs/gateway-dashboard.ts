@@ -22,6 +22,8 @@ export interface GatewayDashboardProps {
   readonly service: string;
   /** Every function's log group: the top-consumer rules read their request lines. */
   readonly logGroups: readonly ILogGroup[];
+  /** Whether the functions write the breakdown by operation and surface (else totals only). */
+  readonly breakdown: boolean;
 }
 
 /**
@@ -47,14 +49,16 @@ export class GatewayDashboard extends Construct {
         period: PERIOD,
         statistic,
       });
-    /** One line per operation and surface that has the metric. */
+    /** One line per operation and surface that has the metric (the total without a breakdown). */
     const breakdown = (metricName: string, statistic = 'Sum', label = metricName) =>
-      new MathExpression({
-        expression: `SEARCH('{${METRICS_NAMESPACE},service,operation,surface} service="${props.service}" MetricName="${metricName}"', '${statistic}', ${PERIOD.toSeconds()})`,
-        label,
-        period: PERIOD,
-        usingMetrics: {},
-      });
+      props.breakdown
+        ? new MathExpression({
+            expression: `SEARCH('{${METRICS_NAMESPACE},service,operation,surface} service="${props.service}" MetricName="${metricName}"', '${statistic}', ${PERIOD.toSeconds()})`,
+            label,
+            period: PERIOD,
+            usingMetrics: {},
+          })
+        : total(metricName, statistic);
 
     this.topKeysByRequests = this.insightRule('TopKeysByRequests', props.logGroups, {
       Keys: ['$.keyId'],

@@ -210,8 +210,10 @@ export interface RunPodGatewayProps {
   /**
    * The functions' metrics (CloudWatch embedded metric format, namespace `RunPodGateway`), the
    * dashboard, the top-consumer Contributor Insights rules and the alarms on those metrics.
-   * `false` turns them all off (`POWERTOOLS_METRICS_DISABLED`): no custom metric charges.
+   * `'totals'` keeps the deployment's totals only (about 25 metrics; the dashboard shows totals),
+   * without the breakdown by operation and surface (`METRICS_BREAKDOWN=off`); `false` turns them
+   * all off (`POWERTOOLS_METRICS_DISABLED`): no custom metric charges.
    * @default true
    */
-  readonly metrics?: boolean;
+  readonly metrics?: boolean | 'totals';
 }

@@ -68,8 +68,8 @@ export interface ResolvedSettings {
   readonly webAclArn: string | undefined;
   /** Reserved concurrency by operation (absent: none). */
   readonly reservedConcurrency: Partial<Record<Operation, number>>;
-  /** Metrics, dashboard, top-consumer rules and metric alarms. */
-  readonly metrics: boolean;
+  /** Metrics, dashboard, top-consumer rules and metric alarms: all, totals only, or none. */
+  readonly metrics: 'breakdown' | 'totals' | 'off';
   /** `USAGE_RETENTION_DAYS` when the prop is given. */
   readonly usageRetentionDays: number | undefined;
   /** When the sweep of unseen job ends runs; undefined when it is off. */
@@ -162,7 +162,7 @@ export function resolveSettings(props: RunPodGatewayProps): ResolvedSettings {
     streamJournal: props.streamJournal ?? true,
     jobSweep: jobSweepOf(props.jobSweep),
     usageRetentionDays: usageRetentionDaysOf(props.usageRetention),
-    metrics: props.metrics ?? true,
+    metrics: metricsOf(props.metrics),
     streamLeaseMs:
       props.streamLeaseDuration === undefined
         ? undefined
@@ -300,4 +300,11 @@ function usageRetentionDaysOf(retention: RunPodGatewayProps['usageRetention']): 
     );
   }
   return ms / DAY_MS;
+}
+
+function metricsOf(metrics: RunPodGatewayProps['metrics']): ResolvedSettings['metrics'] {
+  if (metrics === undefined || metrics === true) return 'breakdown';
+  if (metrics === false) return 'off';
+  if (metrics === 'totals') return 'totals';
+  throw new Error(`metrics must be true, false or 'totals', got ${JSON.stringify(metrics)}`);
 }

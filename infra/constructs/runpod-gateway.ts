@@ -129,7 +129,8 @@ export class RunPodGateway extends Construct {
       MAX_REQUEST_BODY_BYTES: String(settings.maxRequestBodyBytes),
       SERVICE_NAME: GATEWAY_SERVICE_NAME,
       LOG_LEVEL: settings.logLevel,
-      ...(settings.metrics ? {} : { POWERTOOLS_METRICS_DISABLED: 'true' }),
+      ...(settings.metrics === 'off' ? { POWERTOOLS_METRICS_DISABLED: 'true' } : {}),
+      ...(settings.metrics === 'totals' ? { METRICS_BREAKDOWN: 'off' } : {}),
       ...(settings.usageRetentionDays === undefined
         ? {}
         : { USAGE_RETENTION_DAYS: String(settings.usageRetentionDays) }),
@@ -270,10 +271,11 @@ export class RunPodGateway extends Construct {
       functions: this.functions,
       sweep: this.sweepFunction,
     });
-    if (settings.metrics) {
+    if (settings.metrics !== 'off') {
       const observability = new GatewayDashboard(this, 'Observability', {
         service: GATEWAY_SERVICE_NAME,
         logGroups,
+        breakdown: settings.metrics === 'breakdown',
       });
       this.dashboard = observability.dashboard;
       this.alarms = [...this.alarms, ...observability.alarms];

@@ -565,6 +565,18 @@ describe('RunPodGateway with default props', () => {
     }
   });
 
+  it("keeps the totals only with metrics: 'totals': no breakdown in the functions or the dashboard", () => {
+    const { template, stack } = synthGateway({ metrics: 'totals' });
+    const dashboard = Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0];
+    const body = JSON.stringify(stack.resolve(dashboard?.Properties.DashboardBody));
+
+    expect(body).not.toContain('SEARCH(');
+    expect(body).toContain('Requests');
+    for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
+      expect(fn.Properties.Environment.Variables.METRICS_BREAKDOWN).toBe('off');
+    }
+  });
+
   it('leaves metrics, the dashboard and its alarms out with metrics: false', () => {
     const { template, gateway } = synthGateway({ metrics: false });
 
