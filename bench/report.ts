@@ -381,7 +381,11 @@ export function renderReport(results: BenchResults): string {
           row.operation,
           kb(row.bytes),
           kb(row.gzipBytes),
-          row.awsSdkExternal ? `external (${row.externalImports.join(', ')})` : 'bundled',
+          !row.awsSdkExternal
+            ? 'bundled'
+            : row.externalImports.length === 0
+              ? 'not used'
+              : `external (${row.externalImports.join(', ')})`,
           kb(row.bytesWithAwsSdk),
           row.topInputs
             .slice(0, 4)
